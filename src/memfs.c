@@ -1,0 +1,809 @@
+/* The memory filesystem.  Each inode has its own lock; a directory's lock
+ * covers its entries.  Locks are taken parent before child.  An inode lives
+ * while the kernel holds lookups on it, a directory names it, or it is
+ * open; the last of the three to drop frees it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dir.h"
+#include "lock.h"
+#include "memfs.h"
+
+/* tmpfs reports this many bytes per directory entry as a directory's size. */
+#define BOGO_DIRENT_SIZE 20
+#define BLOCK_SIZE 4096
+
+/* Inode numbers index a two-level table that never moves, so a lookup by
+ * number needs no lock. */
+#define CHUNK_BITS 12
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+#define MAX_CHUNKS (1u << 16)
+#define MAX_INO ((uint64_t)MAX_CHUNKS * CHUNK_SIZE)
+
+struct inode {
+	lock_t lock;
+	uint32_t mode, nlink, uid, gid, rdev;
+	uint32_t nopen;
+	int32_t fd; /* a regular file's data (a memfd), -1 while it has none */
+	uint64_t ino, generation, nlookup;
+	uint64_t size;
+	uint64_t allocated; /* bytes charged to size= */
+	struct timespec atime, mtime, ctime;
+	union {
+		struct dir *dir;
+		char *target;
+	} u;
+	uint64_t parent; /* directories only */
+};
+
+struct memfs {
+	struct memfs_config cfg;
+	struct inode **chunks[MAX_CHUNKS];
+	lock_t table_lock; /* number allocation, never held across other locks */
+	uint64_t next_ino;
+	uint32_t *free_inos;
+	size_t nfree, free_cap;
+	uint64_t ninodes, nbytes, generation; /* atomics */
+};
+
+static struct timespec now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+static struct inode *get(struct memfs *fs, uint64_t ino)
+{
+	if (ino == 0 || ino >= __atomic_load_n(&fs->next_ino, __ATOMIC_ACQUIRE))
+		return NULL;
+	struct inode **chunk = __atomic_load_n(&fs->chunks[ino >> CHUNK_BITS], __ATOMIC_ACQUIRE);
+	return chunk ? __atomic_load_n(&chunk[ino & (CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
+}
+
+static void set_slot(struct memfs *fs, uint64_t ino, struct inode *i)
+{
+	__atomic_store_n(&fs->chunks[ino >> CHUNK_BITS][ino & (CHUNK_SIZE - 1)], i, __ATOMIC_RELEASE);
+}
+
+static int alloc_ino(struct memfs *fs, uint64_t *ino)
+{
+	int err = 0;
+	lock(&fs->table_lock);
+	if (fs->nfree) {
+		*ino = fs->free_inos[--fs->nfree];
+	} else if (fs->next_ino >= MAX_INO) {
+		err = -ENOSPC;
+	} else {
+		uint64_t n = fs->next_ino;
+		uint32_t c = n >> CHUNK_BITS;
+		if (!fs->chunks[c]) {
+			struct inode **chunk = calloc(CHUNK_SIZE, sizeof(*chunk));
+			if (!chunk)
+				err = -ENOMEM;
+			else
+				__atomic_store_n(&fs->chunks[c], chunk, __ATOMIC_RELEASE);
+		}
+		if (!err) {
+			*ino = n;
+			__atomic_store_n(&fs->next_ino, n + 1, __ATOMIC_RELEASE);
+		}
+	}
+	unlock(&fs->table_lock);
+	return err;
+}
+
+static void free_ino(struct memfs *fs, uint64_t ino)
+{
+	set_slot(fs, ino, NULL);
+	lock(&fs->table_lock);
+	if (fs->nfree == fs->free_cap) {
+		size_t cap = fs->free_cap ? fs->free_cap * 2 : 64;
+		uint32_t *p = realloc(fs->free_inos, cap * sizeof(*p));
+		if (!p) { /* the number is lost, nothing else */
+			unlock(&fs->table_lock);
+			return;
+		}
+		fs->free_inos = p;
+		fs->free_cap = cap;
+	}
+	fs->free_inos[fs->nfree++] = (uint32_t)ino;
+	unlock(&fs->table_lock);
+}
+
+static void charge(struct memfs *fs, int64_t delta)
+{
+	__atomic_add_fetch(&fs->nbytes, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+static void destroy_inode(struct memfs *fs, struct inode *i)
+{
+	if (i->fd >= 0)
+		close(i->fd);
+	charge(fs, -(int64_t)i->allocated);
+	if (S_ISDIR(i->mode) && i->u.dir) {
+		dir_clear(i->u.dir);
+		free(i->u.dir);
+	} else if (S_ISLNK(i->mode)) {
+		free(i->u.target);
+	}
+	free_ino(fs, i->ino);
+	free(i);
+	__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+}
+
+/* Called with i locked; unlocks it and frees it if nothing holds it. */
+static void put_locked(struct memfs *fs, struct inode *i)
+{
+	bool dead = i->nlookup == 0 && i->nlink == 0 && i->nopen == 0;
+	unlock(&i->lock);
+	if (dead)
+		destroy_inode(fs, i);
+}
+
+static int new_inode(struct memfs *fs, uint32_t mode, struct inode **out)
+{
+	uint64_t n = __atomic_add_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+	if (n > fs->cfg.max_inodes) {
+		__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	struct inode *i = calloc(1, sizeof(*i));
+	struct dir *d = S_ISDIR(mode) ? malloc(sizeof(*d)) : NULL;
+	int err = !i || (S_ISDIR(mode) && !d) ? -ENOMEM : alloc_ino(fs, &i->ino);
+	if (err) {
+		free(i);
+		free(d);
+		__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+		return err;
+	}
+	if (d) {
+		dir_init(d);
+		i->u.dir = d;
+		i->size = 2 * BOGO_DIRENT_SIZE;
+	}
+	i->mode = mode;
+	i->fd = -1;
+	i->generation = __atomic_add_fetch(&fs->generation, 1, __ATOMIC_RELAXED);
+	i->atime = i->mtime = i->ctime = now();
+	*out = i;
+	return 0;
+}
+
+static void publish(struct memfs *fs, struct inode *i)
+{
+	set_slot(fs, i->ino, i);
+}
+
+static void fill_attr(const struct inode *i, struct memfs_attr *a)
+{
+	a->ino = i->ino;
+	a->generation = i->generation;
+	a->size = i->size;
+	a->blocks = i->allocated / 512;
+	a->atime = i->atime;
+	a->mtime = i->mtime;
+	a->ctime = i->ctime;
+	a->mode = i->mode;
+	a->nlink = i->nlink;
+	a->uid = i->uid;
+	a->gid = i->gid;
+	a->rdev = i->rdev;
+}
+
+/* Permission checks for when the kernel does not make them
+ * (default_permissions off).  Supplementary groups are not known here. */
+static int may(const struct memfs *fs, const struct memfs_cred *cr,
+	       const struct inode *i, int mask)
+{
+	if (!fs->cfg.check_perms || !mask)
+		return 0;
+	if (cr->uid == 0) {
+		if ((mask & X_OK) && !S_ISDIR(i->mode) && !(i->mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	uint32_t bits = i->mode;
+	if (cr->uid == i->uid)
+		bits >>= 6;
+	else if (cr->gid == i->gid)
+		bits >>= 3;
+	return (bits & mask & 7) == (unsigned)(mask & 7) ? 0 : -EACCES;
+}
+
+/* A sticky directory lets only the owners of the entry or the directory
+ * (or root) remove it. */
+static int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
+		      const struct inode *dir, const struct inode *victim)
+{
+	int err = may(fs, cr, dir, W_OK | X_OK);
+	if (err || !fs->cfg.check_perms)
+		return err;
+	if ((dir->mode & S_ISVTX) && cr->uid != 0 && cr->uid != victim->uid &&
+	    cr->uid != dir->uid)
+		return -EPERM;
+	return 0;
+}
+
+/* relatime: touch atime only when it is older than mtime/ctime or a day. */
+static void touch_atime(struct inode *i)
+{
+	struct timespec t = now();
+	if (i->atime.tv_sec < i->mtime.tv_sec ||
+	    (i->atime.tv_sec == i->mtime.tv_sec && i->atime.tv_nsec <= i->mtime.tv_nsec) ||
+	    i->atime.tv_sec < i->ctime.tv_sec ||
+	    (i->atime.tv_sec == i->ctime.tv_sec && i->atime.tv_nsec <= i->ctime.tv_nsec) ||
+	    t.tv_sec - i->atime.tv_sec >= 24 * 3600)
+		i->atime = t;
+}
+
+static int check_name(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0)
+		return -ENOENT;
+	if (len > MEMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	return (int)len;
+}
+
+int memfs_new(struct memfs **out, const struct memfs_config *cfg)
+{
+	struct memfs *fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->cfg = *cfg;
+	fs->next_ino = MEMFS_ROOT;
+	struct inode *root;
+	int err = new_inode(fs, S_IFDIR | (cfg->root_mode & 07777), &root);
+	if (err) {
+		free(fs);
+		return err;
+	}
+	root->nlink = 2;
+	root->nlookup = 1; /* the kernel's reference, never forgotten */
+	root->uid = cfg->root_uid;
+	root->gid = cfg->root_gid;
+	root->parent = MEMFS_ROOT;
+	publish(fs, root);
+	*out = fs;
+	return 0;
+}
+
+void memfs_free(struct memfs *fs)
+{
+	for (uint64_t n = MEMFS_ROOT; n < fs->next_ino; n++) {
+		struct inode *i = get(fs, n);
+		if (i)
+			destroy_inode(fs, i);
+	}
+	for (uint32_t c = 0; c < MAX_CHUNKS && fs->chunks[c]; c++)
+		free(fs->chunks[c]);
+	free(fs->free_inos);
+	free(fs);
+}
+
+static struct inode *get_dir(struct memfs *fs, uint64_t ino, int *err)
+{
+	struct inode *d = get(fs, ino);
+	*err = !d ? -ESTALE : !S_ISDIR(d->mode) ? -ENOTDIR : 0;
+	return *err ? NULL : d;
+}
+
+int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
+		 const char *name, struct memfs_attr *out)
+{
+	int err, len = check_name(name);
+	if (len < 0)
+		return len;
+	struct inode *d = get_dir(fs, dirino, &err);
+	if (!d)
+		return err;
+	lock(&d->lock);
+	err = may(fs, cr, d, X_OK);
+	if (err) {
+		unlock(&d->lock);
+		return err;
+	}
+	struct inode *child = NULL;
+	if (!strcmp(name, ".")) {
+		child = d;
+	} else if (!strcmp(name, "..")) {
+		uint64_t parent = d->parent;
+		unlock(&d->lock); /* the parent is locked before its children */
+		child = get(fs, parent);
+		if (!child)
+			return -ENOENT;
+		lock(&child->lock);
+		child->nlookup++;
+		fill_attr(child, out);
+		unlock(&child->lock);
+		return 0;
+	} else {
+		struct dentry *de = dir_find(d->u.dir, name, (size_t)len);
+		if (!de) {
+			unlock(&d->lock);
+			return -ENOENT;
+		}
+		child = de->inode;
+		lock(&child->lock);
+	}
+	child->nlookup++;
+	fill_attr(child, out);
+	if (child != d)
+		unlock(&child->lock);
+	unlock(&d->lock);
+	return 0;
+}
+
+void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup)
+{
+	struct inode *i = get(fs, ino);
+	if (!i || ino == MEMFS_ROOT)
+		return;
+	lock(&i->lock);
+	i->nlookup = nlookup > i->nlookup ? 0 : i->nlookup - nlookup;
+	put_locked(fs, i);
+}
+
+int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	fill_attr(i, out);
+	unlock(&i->lock);
+	return 0;
+}
+
+/* Brings the charge for i's data up to date with what the memfd holds. */
+static void recharge(struct memfs *fs, struct inode *i)
+{
+	struct stat st;
+	if (i->fd < 0 || fstat(i->fd, &st) < 0)
+		return;
+	uint64_t bytes = (uint64_t)st.st_blocks * 512;
+	charge(fs, (int64_t)(bytes - i->allocated));
+	i->allocated = bytes;
+}
+
+static int ensure_data(struct inode *i)
+{
+	if (i->fd >= 0)
+		return 0;
+	int fd = memfd_create("ramfuse", MFD_CLOEXEC);
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? -ENOSPC : -errno;
+	i->fd = fd;
+	return 0;
+}
+
+static int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size)
+{
+	if (S_ISDIR(i->mode))
+		return -EISDIR;
+	if (!S_ISREG(i->mode))
+		return -EINVAL;
+	if (size > INT64_MAX)
+		return -EFBIG;
+	if (size == i->size)
+		return 0;
+	int err = ensure_data(i);
+	if (err)
+		return err;
+	if (ftruncate(i->fd, (off_t)size) < 0)
+		return -errno;
+	i->size = size;
+	recharge(fs, i);
+	i->mtime = i->ctime = now();
+	return 0;
+}
+
+static void kill_suidgid(struct inode *i)
+{
+	i->mode &= ~S_ISUID;
+	if (i->mode & S_IXGRP)
+		i->mode &= ~S_ISGID;
+}
+
+int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		  const struct memfs_setattr *sa, struct memfs_attr *out)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	int err = 0;
+	bool owner = !fs->cfg.check_perms || cr->uid == 0 || cr->uid == i->uid;
+	if ((sa->valid & (MEMFS_SET_MODE | MEMFS_SET_ATIME | MEMFS_SET_MTIME)) && !owner)
+		err = -EPERM;
+	else if ((sa->valid & (MEMFS_SET_UID | MEMFS_SET_GID)) && fs->cfg.check_perms &&
+		 cr->uid != 0 && ((sa->valid & MEMFS_SET_UID && sa->uid != i->uid) || !owner))
+		err = -EPERM;
+	else if ((sa->valid & (MEMFS_SET_ATIME_NOW | MEMFS_SET_MTIME_NOW)) && !owner)
+		err = may(fs, cr, i, W_OK);
+	else if (sa->valid & MEMFS_SET_SIZE)
+		err = may(fs, cr, i, W_OK);
+	if (!err && (sa->valid & MEMFS_SET_SIZE))
+		err = truncate_locked(fs, i, sa->size);
+	if (err) {
+		unlock(&i->lock);
+		return err;
+	}
+	struct timespec t = now();
+	bool changed = false;
+	if (sa->valid & MEMFS_SET_MODE) {
+		i->mode = (i->mode & S_IFMT) | (sa->mode & 07777);
+		changed = true;
+	}
+	if (sa->valid & (MEMFS_SET_UID | MEMFS_SET_GID)) {
+		if (sa->valid & MEMFS_SET_UID)
+			i->uid = sa->uid;
+		if (sa->valid & MEMFS_SET_GID)
+			i->gid = sa->gid;
+		/* chown drops set-id bits of non-directories, as the VFS does */
+		if (!S_ISDIR(i->mode) && !(sa->valid & MEMFS_SET_MODE))
+			kill_suidgid(i);
+		changed = true;
+	}
+	if (sa->valid & MEMFS_KILL_SUIDGID) {
+		kill_suidgid(i);
+		changed = true;
+	}
+	if (sa->valid & (MEMFS_SET_ATIME | MEMFS_SET_ATIME_NOW)) {
+		i->atime = sa->valid & MEMFS_SET_ATIME_NOW ? t : sa->atime;
+		changed = true;
+	}
+	if (sa->valid & (MEMFS_SET_MTIME | MEMFS_SET_MTIME_NOW)) {
+		i->mtime = sa->valid & MEMFS_SET_MTIME_NOW ? t : sa->mtime;
+		changed = true;
+	}
+	if (changed)
+		i->ctime = t;
+	if (sa->valid & MEMFS_SET_CTIME)
+		i->ctime = sa->ctime;
+	fill_attr(i, out);
+	unlock(&i->lock);
+	return 0;
+}
+
+static int check_type(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: case S_IFDIR: case S_IFCHR: case S_IFBLK:
+	case S_IFIFO: case S_IFSOCK:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int memfs_mknod(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
+		const char *name, uint32_t mode, uint32_t rdev, struct memfs_attr *out)
+{
+	int err, len = check_name(name);
+	if (len < 0)
+		return len;
+	if (check_type(mode) < 0)
+		return -EINVAL;
+	struct inode *d = get_dir(fs, dirino, &err);
+	if (!d)
+		return err;
+	struct inode *i;
+	err = new_inode(fs, mode & (S_IFMT | 07777), &i);
+	if (err)
+		return err;
+	lock(&d->lock);
+	if (d->nlink == 0)
+		err = -ENOENT; /* the directory was removed */
+	else if (dir_find(d->u.dir, name, (size_t)len) || !strcmp(name, ".") || !strcmp(name, ".."))
+		err = -EEXIST;
+	else
+		err = may(fs, cr, d, W_OK | X_OK);
+	if (!err)
+		err = dir_add(d->u.dir, name, (size_t)len, i);
+	if (err) {
+		unlock(&d->lock);
+		i->nlink = 0;
+		lock(&i->lock);
+		put_locked(fs, i);
+		return err;
+	}
+	i->uid = cr->uid;
+	i->gid = cr->gid;
+	i->rdev = S_ISCHR(mode) || S_ISBLK(mode) ? rdev : 0;
+	if (d->mode & S_ISGID) { /* set-group-id directories pass on their group */
+		i->gid = d->gid;
+		if (S_ISDIR(mode))
+			i->mode |= S_ISGID;
+	}
+	i->nlookup = 1;
+	if (S_ISDIR(mode)) {
+		i->nlink = 2;
+		i->parent = d->ino;
+		d->nlink++;
+	} else {
+		i->nlink = 1;
+	}
+	d->size += BOGO_DIRENT_SIZE;
+	d->mtime = d->ctime = i->ctime;
+	fill_attr(i, out);
+	publish(fs, i);
+	unlock(&d->lock);
+	return 0;
+}
+
+static int remove_entry(struct memfs *fs, const struct memfs_cred *cr,
+			uint64_t dirino, const char *name, bool want_dir)
+{
+	int err, len = check_name(name);
+	if (len < 0)
+		return len;
+	if (want_dir && !strcmp(name, "."))
+		return -EINVAL;
+	if (want_dir && !strcmp(name, ".."))
+		return -ENOTEMPTY;
+	struct inode *d = get_dir(fs, dirino, &err);
+	if (!d)
+		return err;
+	lock(&d->lock);
+	struct dentry *de = dir_find(d->u.dir, name, (size_t)len);
+	if (!de) {
+		unlock(&d->lock);
+		return -ENOENT;
+	}
+	struct inode *i = de->inode;
+	lock(&i->lock);
+	if (want_dir && !S_ISDIR(i->mode))
+		err = -ENOTDIR;
+	else if (!want_dir && S_ISDIR(i->mode))
+		err = -EISDIR;
+	else if (want_dir && i->u.dir->count)
+		err = -ENOTEMPTY;
+	else
+		err = may_delete(fs, cr, d, i);
+	if (err) {
+		unlock(&i->lock);
+		unlock(&d->lock);
+		return err;
+	}
+	dir_remove(d->u.dir, de);
+	struct timespec t = now();
+	if (want_dir) {
+		i->nlink = 0;
+		d->nlink--;
+	} else {
+		i->nlink--;
+	}
+	i->ctime = t;
+	d->mtime = d->ctime = t;
+	d->size -= BOGO_DIRENT_SIZE;
+	unlock(&d->lock);
+	put_locked(fs, i);
+	return 0;
+}
+
+int memfs_unlink(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		 const char *name)
+{
+	return remove_entry(fs, cr, dir, name, false);
+}
+
+int memfs_rmdir(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		const char *name)
+{
+	return remove_entry(fs, cr, dir, name, true);
+}
+
+static int open_mask(int flags)
+{
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY: return R_OK;
+	case O_WRONLY: return W_OK;
+	default: return R_OK | W_OK;
+	}
+}
+
+int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int flags)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	int err = 0;
+	if (S_ISDIR(i->mode) && (flags & O_ACCMODE) != O_RDONLY)
+		err = -EISDIR;
+	else
+		err = may(fs, cr, i, open_mask(flags) | (flags & O_TRUNC ? W_OK : 0));
+	if (!err && (flags & O_TRUNC) && S_ISREG(i->mode)) {
+		err = truncate_locked(fs, i, 0);
+		i->mtime = i->ctime = now(); /* O_TRUNC stamps even an empty file */
+	}
+	if (!err)
+		i->nopen++;
+	unlock(&i->lock);
+	return err;
+}
+
+void memfs_release(struct memfs *fs, uint64_t ino)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return;
+	lock(&i->lock);
+	if (i->nopen)
+		i->nopen--;
+	put_locked(fs, i);
+}
+
+ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint64_t off)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	if (S_ISDIR(i->mode))
+		return -EISDIR;
+	if (!S_ISREG(i->mode))
+		return -EINVAL;
+	lock(&i->lock);
+	ssize_t n = 0;
+	if (off < i->size) {
+		size_t want = i->size - off < size ? (size_t)(i->size - off) : size;
+		while ((size_t)n < want) {
+			ssize_t r = pread(i->fd, (char *)buf + n, want - n, (off_t)(off + n));
+			if (r < 0) {
+				n = -errno;
+				break;
+			}
+			if (r == 0) /* a hole at the end */
+				break;
+			n += r;
+		}
+	}
+	if (n >= 0)
+		touch_atime(i);
+	unlock(&i->lock);
+	return n;
+}
+
+ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size,
+		    uint64_t off, bool kill_priv)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	if (S_ISDIR(i->mode))
+		return -EISDIR;
+	if (!S_ISREG(i->mode))
+		return -EINVAL;
+	if (off > INT64_MAX || size > INT64_MAX - off)
+		return -EFBIG;
+	lock(&i->lock);
+	ssize_t n = 0;
+	/* Charge conservatively: a write inside a dense file allocates nothing. */
+	bool may_allocate = off + size > i->size || i->allocated < i->size;
+	uint64_t used = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
+	if (may_allocate && used + size > fs->cfg.max_bytes)
+		n = -ENOSPC;
+	else
+		n = ensure_data(i);
+	while (n >= 0 && (size_t)n < size) {
+		ssize_t w = pwrite(i->fd, (const char *)buf + n, size - n, (off_t)(off + n));
+		if (w < 0) {
+			if (n == 0)
+				n = -errno;
+			break;
+		}
+		n += w;
+	}
+	if (n > 0) {
+		if (off + n > i->size)
+			i->size = off + n;
+		recharge(fs, i);
+		i->mtime = i->ctime = now();
+		if (kill_priv)
+			kill_suidgid(i);
+	}
+	unlock(&i->lock);
+	return n;
+}
+
+int memfs_fsync(struct memfs *fs, uint64_t ino)
+{
+	return get(fs, ino) ? 0 : -ESTALE; /* memory is as durable as it gets */
+}
+
+int memfs_opendir(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino)
+{
+	int err;
+	struct inode *d = get_dir(fs, ino, &err);
+	if (!d)
+		return err;
+	lock(&d->lock);
+	err = may(fs, cr, d, R_OK);
+	unlock(&d->lock);
+	return err;
+}
+
+int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
+		  memfs_fill_fn *fill, void *ctx, bool plus)
+{
+	int err;
+	struct inode *d = get_dir(fs, ino, &err);
+	if (!d)
+		return err;
+	lock(&d->lock);
+	if (off < 1 && !fill(ctx, ".", 1, S_IFDIR, d->ino, 1, NULL))
+		goto out;
+	if (off < 2) {
+		struct inode *p = get(fs, d->parent);
+		if (!fill(ctx, "..", 2, S_IFDIR, p ? p->ino : d->ino, 2, NULL))
+			goto out;
+	}
+	struct dir *dir = d->u.dir;
+	for (uint32_t s = dir_seek(dir, off < DIR_FIRST_COOKIE ? DIR_FIRST_COOKIE : off);
+	     s < dir->nslots; s++) {
+		struct dentry *de = dir->slots[s].d;
+		if (!de)
+			continue;
+		struct inode *i = de->inode;
+		if (!plus) {
+			if (!fill(ctx, de->name, de->namelen, i->mode, i->ino, de->cookie + 1, NULL))
+				break;
+			continue;
+		}
+		struct memfs_attr a;
+		lock(&i->lock);
+		fill_attr(i, &a);
+		bool taken = fill(ctx, de->name, de->namelen, i->mode, i->ino, de->cookie + 1, &a);
+		if (taken)
+			i->nlookup++;
+		unlock(&i->lock);
+		if (!taken)
+			break;
+	}
+out:
+	touch_atime(d);
+	unlock(&d->lock);
+	return 0;
+}
+
+int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int mask)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	int err = may(fs, cr, i, mask);
+	unlock(&i->lock);
+	return err;
+}
+
+void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
+{
+	uint64_t used = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
+	uint64_t inodes = __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+	out->bsize = BLOCK_SIZE;
+	out->namelen = MEMFS_NAME_MAX;
+	out->blocks = fs->cfg.max_bytes / BLOCK_SIZE;
+	uint64_t used_blocks = (used + BLOCK_SIZE - 1) / BLOCK_SIZE;
+	out->bfree = used_blocks < out->blocks ? out->blocks - used_blocks : 0;
+	out->files = fs->cfg.max_inodes;
+	out->ffree = inodes < out->files ? out->files - inodes : 0;
+}
+
+uint64_t memfs_inode_count(struct memfs *fs)
+{
+	return __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+}
+
+uint64_t memfs_byte_count(struct memfs *fs)
+{
+	return __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
+}

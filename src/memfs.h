@@ -1,0 +1,102 @@
+/* The memory filesystem: inodes, directories, file data.  Plain C with no
+ * FUSE types, so it can be tested and fuzzed without a mount.  Inodes are
+ * named by their number (the FUSE nodeid); every call returns 0 or a
+ * negative errno. */
+#ifndef RAMFUSE_MEMFS_H
+#define RAMFUSE_MEMFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define MEMFS_ROOT 1
+#define MEMFS_NAME_MAX 255
+
+struct memfs;
+
+struct memfs_config {
+	uint64_t max_bytes;   /* size= */
+	uint64_t max_inodes;  /* nr_inodes= */
+	uint32_t root_mode;   /* permission bits of / */
+	uint32_t root_uid, root_gid;
+	bool check_perms;     /* default_permissions is off: check here */
+};
+
+/* Who asks: the caller's credentials from the request. */
+struct memfs_cred {
+	uint32_t uid, gid, pid;
+};
+
+struct memfs_attr {
+	uint64_t ino, generation, size, blocks;
+	struct timespec atime, mtime, ctime;
+	uint32_t mode, nlink, uid, gid, rdev;
+};
+
+enum {
+	MEMFS_SET_MODE = 1 << 0, MEMFS_SET_UID = 1 << 1, MEMFS_SET_GID = 1 << 2,
+	MEMFS_SET_SIZE = 1 << 3, MEMFS_SET_ATIME = 1 << 4, MEMFS_SET_MTIME = 1 << 5,
+	MEMFS_SET_ATIME_NOW = 1 << 6, MEMFS_SET_MTIME_NOW = 1 << 7,
+	MEMFS_SET_CTIME = 1 << 8, MEMFS_KILL_SUIDGID = 1 << 9,
+};
+
+struct memfs_setattr {
+	unsigned valid;
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+};
+
+struct memfs_statfs {
+	uint64_t blocks, bfree, files, ffree;
+	uint32_t bsize, namelen;
+};
+
+/* Called once per directory entry; returns false when the caller's buffer
+ * is full, and the entry is then not consumed.  attr is NULL for a plain
+ * readdir; for readdirplus an accepted entry counts as a lookup. */
+typedef bool memfs_fill_fn(void *ctx, const char *name, size_t namelen,
+			   uint32_t mode, uint64_t ino, uint64_t next_off,
+			   const struct memfs_attr *attr);
+
+int memfs_new(struct memfs **fs, const struct memfs_config *cfg);
+void memfs_free(struct memfs *fs);
+
+int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		 const char *name, struct memfs_attr *out);
+void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup);
+int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out);
+int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		  const struct memfs_setattr *sa, struct memfs_attr *out);
+
+/* Makes a file, directory or node; counts as a lookup of the new inode. */
+int memfs_mknod(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		const char *name, uint32_t mode, uint32_t rdev, struct memfs_attr *out);
+int memfs_unlink(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		 const char *name);
+int memfs_rmdir(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		const char *name);
+
+int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+	       int flags);
+void memfs_release(struct memfs *fs, uint64_t ino);
+ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size,
+		   uint64_t off);
+ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size,
+		    uint64_t off, bool kill_suidgid);
+int memfs_fsync(struct memfs *fs, uint64_t ino);
+
+int memfs_opendir(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino);
+int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
+		  memfs_fill_fn *fill, void *ctx, bool plus);
+int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		 int mask);
+void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);
+
+/* Counters for the stats file. */
+uint64_t memfs_inode_count(struct memfs *fs);
+uint64_t memfs_byte_count(struct memfs *fs);
+
+#endif

@@ -1,0 +1,494 @@
+/* Requests: length checks, decoding, the call into the memory filesystem,
+ * and the reply.  Every field the kernel sent is read only after the
+ * request was found long enough to hold it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "counter.h"
+#include "log.h"
+#include "session.h"
+
+struct req {
+	struct worker *w;
+	const struct fuse_in_header *h;
+	const char *arg; /* the opcode's arguments, without extensions */
+	size_t arglen;
+	struct memfs_cred cr;
+};
+
+static const char *const names[FUSE_OPCODE_MAX] = {
+	[FUSE_LOOKUP] = "LOOKUP", [FUSE_FORGET] = "FORGET",
+	[FUSE_GETATTR] = "GETATTR", [FUSE_SETATTR] = "SETATTR",
+	[FUSE_READLINK] = "READLINK", [FUSE_SYMLINK] = "SYMLINK",
+	[FUSE_MKNOD] = "MKNOD", [FUSE_MKDIR] = "MKDIR", [FUSE_UNLINK] = "UNLINK",
+	[FUSE_RMDIR] = "RMDIR", [FUSE_RENAME] = "RENAME", [FUSE_LINK] = "LINK",
+	[FUSE_OPEN] = "OPEN", [FUSE_READ] = "READ", [FUSE_WRITE] = "WRITE",
+	[FUSE_STATFS] = "STATFS", [FUSE_RELEASE] = "RELEASE",
+	[FUSE_FSYNC] = "FSYNC", [FUSE_SETXATTR] = "SETXATTR",
+	[FUSE_GETXATTR] = "GETXATTR", [FUSE_LISTXATTR] = "LISTXATTR",
+	[FUSE_REMOVEXATTR] = "REMOVEXATTR", [FUSE_FLUSH] = "FLUSH",
+	[FUSE_INIT] = "INIT", [FUSE_OPENDIR] = "OPENDIR",
+	[FUSE_READDIR] = "READDIR", [FUSE_RELEASEDIR] = "RELEASEDIR",
+	[FUSE_FSYNCDIR] = "FSYNCDIR", [FUSE_GETLK] = "GETLK",
+	[FUSE_SETLK] = "SETLK", [FUSE_SETLKW] = "SETLKW",
+	[FUSE_ACCESS] = "ACCESS", [FUSE_CREATE] = "CREATE",
+	[FUSE_INTERRUPT] = "INTERRUPT", [FUSE_BMAP] = "BMAP",
+	[FUSE_DESTROY] = "DESTROY", [FUSE_IOCTL] = "IOCTL", [FUSE_POLL] = "POLL",
+	[FUSE_NOTIFY_REPLY] = "NOTIFY_REPLY", [FUSE_BATCH_FORGET] = "BATCH_FORGET",
+	[FUSE_FALLOCATE] = "FALLOCATE", [FUSE_READDIRPLUS] = "READDIRPLUS",
+	[FUSE_RENAME2] = "RENAME2", [FUSE_LSEEK] = "LSEEK",
+	[FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+	[FUSE_SETUPMAPPING] = "SETUPMAPPING", [FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
+	[FUSE_SYNCFS] = "SYNCFS", [FUSE_TMPFILE] = "TMPFILE", [FUSE_STATX] = "STATX",
+	[FUSE_COPY_FILE_RANGE_64] = "COPY_FILE_RANGE_64",
+};
+
+const char *opcode_name(uint32_t opcode)
+{
+	return opcode < FUSE_OPCODE_MAX && names[opcode] ? names[opcode] : NULL;
+}
+
+static void send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
+{
+	struct worker *w = r->w;
+	int res = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+	if (log_debug_on()) {
+		size_t len = sizeof(struct fuse_out_header);
+		for (int i = 1; i < iovcnt; i++)
+			len += iov[i].iov_len;
+		if (err)
+			debug("fd %d unique %llu reply %d %s", w->fd,
+			      (unsigned long long)r->h->unique, err, strerror(-err));
+		else
+			debug("fd %d unique %llu reply 0 len %zu", w->fd,
+			      (unsigned long long)r->h->unique, len);
+	}
+	if (res == -ENOENT) /* interrupted: the kernel stopped waiting */
+		counter_inc(&w->enoent_replies);
+	else if (res < 0)
+		msg("reply to unique %llu: %s", (unsigned long long)r->h->unique, strerror(-res));
+}
+
+static void reply(struct req *r, int err, const void *data, size_t len)
+{
+	struct iovec iov[2] = { { 0 }, { (void *)data, len } };
+	send_iov(r, err, iov, err || !len ? 1 : 2);
+}
+
+static void reply_err(struct req *r, int err) { reply(r, err, NULL, 0); }
+
+static uint64_t sec(uint64_t ns) { return ns / 1000000000u; }
+static uint32_t nsec(uint64_t ns) { return (uint32_t)(ns % 1000000000u); }
+
+static void to_fuse_attr(const struct memfs_attr *a, struct fuse_attr *f)
+{
+	*f = (struct fuse_attr){
+		.ino = a->ino, .size = a->size, .blocks = a->blocks,
+		.atime = (uint64_t)a->atime.tv_sec, .atimensec = (uint32_t)a->atime.tv_nsec,
+		.mtime = (uint64_t)a->mtime.tv_sec, .mtimensec = (uint32_t)a->mtime.tv_nsec,
+		.ctime = (uint64_t)a->ctime.tv_sec, .ctimensec = (uint32_t)a->ctime.tv_nsec,
+		.mode = a->mode, .nlink = a->nlink, .uid = a->uid, .gid = a->gid,
+		.rdev = a->rdev, .blksize = 4096,
+	};
+}
+
+static void to_entry(const struct session *s, const struct memfs_attr *a,
+		     struct fuse_entry_out *e)
+{
+	*e = (struct fuse_entry_out){
+		.nodeid = a->ino, .generation = a->generation,
+		.entry_valid = sec(s->cfg.entry_timeout_ns),
+		.entry_valid_nsec = nsec(s->cfg.entry_timeout_ns),
+		.attr_valid = sec(s->cfg.attr_timeout_ns),
+		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
+	};
+	to_fuse_attr(a, &e->attr);
+}
+
+static void reply_entry(struct req *r, int err, const struct memfs_attr *a)
+{
+	if (err)
+		return reply_err(r, err);
+	struct fuse_entry_out e;
+	to_entry(r->w->s, a, &e);
+	reply(r, 0, &e, sizeof(e));
+}
+
+static void reply_attr(struct req *r, int err, const struct memfs_attr *a)
+{
+	if (err)
+		return reply_err(r, err);
+	const struct session *s = r->w->s;
+	struct fuse_attr_out out = {
+		.attr_valid = sec(s->cfg.attr_timeout_ns),
+		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
+	};
+	to_fuse_attr(a, &out.attr);
+	reply(r, 0, &out, sizeof(out));
+}
+
+/* A NUL-terminated name at arg + off, wholly inside the request. */
+static const char *name_at(const struct req *r, size_t off)
+{
+	if (off >= r->arglen || !memchr(r->arg + off, 0, r->arglen - off))
+		return NULL;
+	return r->arg + off;
+}
+
+#define ARG(type) ((const type *)r->arg)
+
+static void op_lookup(struct req *r)
+{
+	const char *name = name_at(r, 0);
+	if (!name)
+		return reply_err(r, -EINVAL);
+	struct memfs_attr a;
+	int err = memfs_lookup(r->w->s->fs, &r->cr, r->h->nodeid, name, &a);
+	if (err == -ENOENT) { /* a negative entry the kernel may cache */
+		struct fuse_entry_out e = {
+			.entry_valid = sec(r->w->s->cfg.entry_timeout_ns),
+			.entry_valid_nsec = nsec(r->w->s->cfg.entry_timeout_ns),
+		};
+		return reply(r, 0, &e, sizeof(e));
+	}
+	reply_entry(r, err, &a);
+}
+
+static void op_forget(struct req *r)
+{
+	memfs_forget(r->w->s->fs, r->h->nodeid, ARG(struct fuse_forget_in)->nlookup);
+}
+
+static void op_batch_forget(struct req *r)
+{
+	uint32_t count = ARG(struct fuse_batch_forget_in)->count;
+	size_t room = (r->arglen - sizeof(struct fuse_batch_forget_in)) / sizeof(struct fuse_forget_one);
+	if (count > room) {
+		msg("BATCH_FORGET: %u entries in room for %zu", count, room);
+		count = (uint32_t)room;
+	}
+	const struct fuse_forget_one *one =
+		(const void *)(r->arg + sizeof(struct fuse_batch_forget_in));
+	for (uint32_t i = 0; i < count; i++)
+		memfs_forget(r->w->s->fs, one[i].nodeid, one[i].nlookup);
+}
+
+static void op_getattr(struct req *r)
+{
+	struct memfs_attr a;
+	reply_attr(r, memfs_getattr(r->w->s->fs, r->h->nodeid, &a), &a);
+}
+
+static void op_setattr(struct req *r)
+{
+	const struct fuse_setattr_in *in = ARG(struct fuse_setattr_in);
+	static const struct { uint32_t fattr; unsigned set; } map[] = {
+		{ FATTR_MODE, MEMFS_SET_MODE }, { FATTR_UID, MEMFS_SET_UID },
+		{ FATTR_GID, MEMFS_SET_GID }, { FATTR_SIZE, MEMFS_SET_SIZE },
+		{ FATTR_ATIME, MEMFS_SET_ATIME }, { FATTR_MTIME, MEMFS_SET_MTIME },
+		{ FATTR_ATIME_NOW, MEMFS_SET_ATIME_NOW },
+		{ FATTR_MTIME_NOW, MEMFS_SET_MTIME_NOW },
+		{ FATTR_CTIME, MEMFS_SET_CTIME },
+		{ FATTR_KILL_SUIDGID, MEMFS_KILL_SUIDGID },
+	};
+	struct memfs_setattr sa = {
+		.mode = in->mode, .uid = in->uid, .gid = in->gid, .size = in->size,
+		.atime = { (time_t)in->atime, in->atimensec },
+		.mtime = { (time_t)in->mtime, in->mtimensec },
+		.ctime = { (time_t)in->ctime, in->ctimensec },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (in->valid & map[i].fattr)
+			sa.valid |= map[i].set;
+	if ((sa.atime.tv_nsec >= 1000000000 && (sa.valid & MEMFS_SET_ATIME)) ||
+	    (sa.mtime.tv_nsec >= 1000000000 && (sa.valid & MEMFS_SET_MTIME)))
+		return reply_err(r, -EINVAL);
+	struct memfs_attr a;
+	reply_attr(r, memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a), &a);
+}
+
+static void make_node(struct req *r, size_t fixed, uint32_t mode, uint32_t rdev)
+{
+	const char *name = name_at(r, fixed);
+	if (!name)
+		return reply_err(r, -EINVAL);
+	struct memfs_attr a;
+	reply_entry(r, memfs_mknod(r->w->s->fs, &r->cr, r->h->nodeid, name, mode, rdev, &a), &a);
+}
+
+static void op_mknod(struct req *r)
+{
+	const struct fuse_mknod_in *in = ARG(struct fuse_mknod_in);
+	make_node(r, sizeof(*in), in->mode, in->rdev);
+}
+
+static void op_mkdir(struct req *r)
+{
+	const struct fuse_mkdir_in *in = ARG(struct fuse_mkdir_in);
+	make_node(r, sizeof(*in), S_IFDIR | (in->mode & 07777), 0);
+}
+
+static void op_unlink(struct req *r)
+{
+	const char *name = name_at(r, 0);
+	reply_err(r, name ? memfs_unlink(r->w->s->fs, &r->cr, r->h->nodeid, name) : -EINVAL);
+}
+
+static void op_rmdir(struct req *r)
+{
+	const char *name = name_at(r, 0);
+	reply_err(r, name ? memfs_rmdir(r->w->s->fs, &r->cr, r->h->nodeid, name) : -EINVAL);
+}
+
+static uint32_t open_flags_out(void)
+{
+	/* Every change to file data passes through the kernel's page cache,
+	 * so what it caches stays right across opens. */
+	return FOPEN_KEEP_CACHE;
+}
+
+static void open_file(struct req *r, uint64_t ino, uint32_t flags, uint32_t open_flags)
+{
+	int err = memfs_open(r->w->s->fs, &r->cr, ino, (int)flags);
+	if (!err && (open_flags & FUSE_OPEN_KILL_SUIDGID)) {
+		struct memfs_setattr sa = { .valid = MEMFS_KILL_SUIDGID };
+		struct memfs_attr a;
+		memfs_setattr(r->w->s->fs, &r->cr, ino, &sa, &a);
+	}
+	if (err)
+		return reply_err(r, err);
+	struct fuse_open_out out = { .open_flags = open_flags_out() };
+	reply(r, 0, &out, sizeof(out));
+}
+
+static void op_open(struct req *r)
+{
+	const struct fuse_open_in *in = ARG(struct fuse_open_in);
+	open_file(r, r->h->nodeid, in->flags, in->open_flags);
+}
+
+static void op_create(struct req *r)
+{
+	const struct fuse_create_in *in = ARG(struct fuse_create_in);
+	const char *name = name_at(r, sizeof(*in));
+	if (!name)
+		return reply_err(r, -EINVAL);
+	struct memfs *fs = r->w->s->fs;
+	struct memfs_attr a;
+	int err = memfs_mknod(fs, &r->cr, r->h->nodeid, name, S_IFREG | (in->mode & 07777), 0, &a);
+	if (err)
+		return reply_err(r, err);
+	/* The creator may open what it just made, whatever its mode says. */
+	static const struct memfs_cred creator = { 0 };
+	err = memfs_open(fs, &creator, a.ino, (int)(in->flags & ~O_TRUNC));
+	if (err) {
+		memfs_forget(fs, a.ino, 1);
+		return reply_err(r, err);
+	}
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} out = { .o = { .open_flags = open_flags_out() } };
+	to_entry(r->w->s, &a, &out.e);
+	reply(r, 0, &out, sizeof(out));
+}
+
+static void op_read(struct req *r)
+{
+	const struct fuse_read_in *in = ARG(struct fuse_read_in);
+	size_t size = in->size < r->w->s->out_size ? in->size : r->w->s->out_size;
+	ssize_t n = memfs_read(r->w->s->fs, r->h->nodeid, r->w->out, size, in->offset);
+	if (n < 0)
+		return reply_err(r, (int)n);
+	reply(r, 0, r->w->out, (size_t)n);
+}
+
+static void op_write(struct req *r)
+{
+	const struct fuse_write_in *in = ARG(struct fuse_write_in);
+	if (in->size > r->arglen - sizeof(*in))
+		return reply_err(r, -EINVAL);
+	ssize_t n = memfs_write(r->w->s->fs, r->h->nodeid, r->arg + sizeof(*in), in->size,
+				in->offset, in->write_flags & FUSE_WRITE_KILL_SUIDGID);
+	if (n < 0)
+		return reply_err(r, (int)n);
+	struct fuse_write_out out = { .size = (uint32_t)n };
+	reply(r, 0, &out, sizeof(out));
+}
+
+static void op_statfs(struct req *r)
+{
+	struct memfs_statfs st;
+	memfs_statfs(r->w->s->fs, &st);
+	struct fuse_statfs_out out = { .st = {
+		.blocks = st.blocks, .bfree = st.bfree, .bavail = st.bfree,
+		.files = st.files, .ffree = st.ffree,
+		.bsize = st.bsize, .frsize = st.bsize, .namelen = st.namelen,
+	} };
+	reply(r, 0, &out, sizeof(out));
+}
+
+static void op_release(struct req *r)
+{
+	memfs_release(r->w->s->fs, r->h->nodeid);
+	reply_err(r, 0);
+}
+
+static void op_ok(struct req *r)
+{
+	reply_err(r, 0);
+}
+
+static void op_fsync(struct req *r)
+{
+	reply_err(r, memfs_fsync(r->w->s->fs, r->h->nodeid));
+}
+
+static void op_opendir(struct req *r)
+{
+	int err = memfs_opendir(r->w->s->fs, &r->cr, r->h->nodeid);
+	if (err)
+		return reply_err(r, err);
+	struct fuse_open_out out = { 0 };
+	reply(r, 0, &out, sizeof(out));
+}
+
+struct dirbuf {
+	char *buf;
+	size_t len, size;
+	const struct session *s;
+};
+
+static bool fill_dirent(void *ctx, const char *name, size_t namelen, uint32_t mode,
+			uint64_t ino, uint64_t next_off, const struct memfs_attr *attr)
+{
+	struct dirbuf *db = ctx;
+	(void)attr;
+	size_t rec = FUSE_DIRENT_ALIGN(sizeof(struct fuse_dirent) + namelen);
+	if (db->len + rec > db->size)
+		return false;
+	struct fuse_dirent *d = (void *)(db->buf + db->len);
+	*d = (struct fuse_dirent){ .ino = ino, .off = next_off,
+				   .namelen = (uint32_t)namelen, .type = (mode & S_IFMT) >> 12 };
+	memcpy(d->name, name, namelen);
+	memset(d->name + namelen, 0, rec - sizeof(*d) - namelen);
+	db->len += rec;
+	return true;
+}
+
+static bool fill_direntplus(void *ctx, const char *name, size_t namelen, uint32_t mode,
+			    uint64_t ino, uint64_t next_off, const struct memfs_attr *attr)
+{
+	struct dirbuf *db = ctx;
+	size_t rec = FUSE_DIRENT_ALIGN(sizeof(struct fuse_direntplus) + namelen);
+	if (db->len + rec > db->size)
+		return false;
+	struct fuse_direntplus *d = (void *)(db->buf + db->len);
+	memset(&d->entry_out, 0, sizeof(d->entry_out)); /* "." and ".." carry none */
+	if (attr)
+		to_entry(db->s, attr, &d->entry_out);
+	d->dirent = (struct fuse_dirent){ .ino = ino, .off = next_off,
+					  .namelen = (uint32_t)namelen,
+					  .type = (mode & S_IFMT) >> 12 };
+	memcpy(d->dirent.name, name, namelen);
+	memset(d->dirent.name + namelen, 0, rec - sizeof(*d) - namelen);
+	db->len += rec;
+	return true;
+}
+
+static void readdir_common(struct req *r, bool plus)
+{
+	const struct fuse_read_in *in = ARG(struct fuse_read_in);
+	struct dirbuf db = { .buf = r->w->out, .s = r->w->s,
+			     .size = in->size < r->w->s->out_size ? in->size : r->w->s->out_size };
+	int err = memfs_readdir(r->w->s->fs, r->h->nodeid, in->offset,
+				plus ? fill_direntplus : fill_dirent, &db, plus);
+	if (err)
+		return reply_err(r, err);
+	reply(r, 0, db.buf, db.len);
+}
+
+static void op_readdir(struct req *r) { readdir_common(r, false); }
+static void op_readdirplus(struct req *r) { readdir_common(r, true); }
+
+static void op_access(struct req *r)
+{
+	reply_err(r, memfs_access(r->w->s->fs, &r->cr, r->h->nodeid,
+				  (int)ARG(struct fuse_access_in)->mask));
+}
+
+static void op_interrupt(struct req *r)
+{
+	/* Requests are served to the end without blocking, so there is
+	 * nothing to cancel; the kernel gets the original's reply. */
+	debug("interrupt for unique %llu", (unsigned long long)ARG(struct fuse_interrupt_in)->unique);
+}
+
+struct op {
+	void (*fn)(struct req *r);
+	uint32_t min_arg; /* the fixed part of the arguments */
+	bool no_reply;
+};
+
+static const struct op ops[FUSE_OPCODE_MAX] = {
+	[FUSE_LOOKUP] = { op_lookup, 1 },
+	[FUSE_FORGET] = { op_forget, sizeof(struct fuse_forget_in), true },
+	[FUSE_BATCH_FORGET] = { op_batch_forget, sizeof(struct fuse_batch_forget_in), true },
+	[FUSE_GETATTR] = { op_getattr, 0 },
+	[FUSE_SETATTR] = { op_setattr, sizeof(struct fuse_setattr_in) },
+	[FUSE_MKNOD] = { op_mknod, sizeof(struct fuse_mknod_in) + 1 },
+	[FUSE_MKDIR] = { op_mkdir, sizeof(struct fuse_mkdir_in) + 1 },
+	[FUSE_UNLINK] = { op_unlink, 1 },
+	[FUSE_RMDIR] = { op_rmdir, 1 },
+	[FUSE_OPEN] = { op_open, sizeof(struct fuse_open_in) },
+	[FUSE_CREATE] = { op_create, sizeof(struct fuse_create_in) + 1 },
+	[FUSE_READ] = { op_read, sizeof(struct fuse_read_in) },
+	[FUSE_WRITE] = { op_write, sizeof(struct fuse_write_in) },
+	[FUSE_STATFS] = { op_statfs, 0 },
+	[FUSE_RELEASE] = { op_release, sizeof(struct fuse_release_in) },
+	[FUSE_FLUSH] = { op_ok, sizeof(struct fuse_flush_in) },
+	[FUSE_FSYNC] = { op_fsync, sizeof(struct fuse_fsync_in) },
+	[FUSE_OPENDIR] = { op_opendir, sizeof(struct fuse_open_in) },
+	[FUSE_READDIR] = { op_readdir, sizeof(struct fuse_read_in) },
+	[FUSE_READDIRPLUS] = { op_readdirplus, sizeof(struct fuse_read_in) },
+	[FUSE_RELEASEDIR] = { op_ok, sizeof(struct fuse_release_in) },
+	[FUSE_FSYNCDIR] = { op_ok, sizeof(struct fuse_fsync_in) },
+	[FUSE_ACCESS] = { op_access, sizeof(struct fuse_access_in) },
+	[FUSE_INTERRUPT] = { op_interrupt, sizeof(struct fuse_interrupt_in), true },
+	[FUSE_DESTROY] = { op_ok, 0 },
+};
+
+void dispatch(struct worker *w, size_t len)
+{
+	const struct fuse_in_header *h = (const void *)w->in;
+	if (len < sizeof(*h) || h->len != len) {
+		msg("request of %zu bytes with header length %u: dropped", len,
+		    len >= sizeof(*h) ? h->len : 0);
+		return;
+	}
+	struct req r = {
+		.w = w, .h = h, .arg = w->in + sizeof(*h),
+		.arglen = len - sizeof(*h),
+		.cr = { .uid = h->uid, .gid = h->gid, .pid = h->pid },
+	};
+	size_t extlen = (size_t)h->total_extlen * 8;
+	const struct op *op = h->opcode < FUSE_OPCODE_MAX ? &ops[h->opcode] : NULL;
+	counter_inc(&w->requests);
+	if (h->opcode < FUSE_OPCODE_MAX)
+		counter_inc(&w->ops[h->opcode]);
+	debug("fd %d unique %llu %s node %llu len %u", w->fd, (unsigned long long)h->unique,
+	      opcode_name(h->opcode) ? opcode_name(h->opcode) : "UNKNOWN",
+	      (unsigned long long)h->nodeid, h->len);
+	if (!op || !op->fn)
+		return reply_err(&r, -ENOSYS);
+	if (extlen > r.arglen || r.arglen - extlen < op->min_arg) {
+		msg("%s request too short (%zu bytes of arguments)", opcode_name(h->opcode), r.arglen);
+		if (!op->no_reply)
+			reply_err(&r, -EINVAL);
+		return;
+	}
+	r.arglen -= extlen;
+	op->fn(&r);
+}

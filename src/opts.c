@@ -1,0 +1,233 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "opts.h"
+
+static uint64_t ram_bytes(void)
+{
+	struct sysinfo si;
+	if (sysinfo(&si) < 0)
+		return 1ULL << 30;
+	return (uint64_t)si.totalram * si.mem_unit;
+}
+
+void opts_defaults(struct options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	*o = (struct options){
+		.fsname = "ramfuse",
+		.subtype = "ramfuse",
+		.mount_flags = MS_NOSUID | MS_NODEV,
+		.default_permissions = true,
+		.size = ram_bytes() / 2,          /* as tmpfs */
+		.nr_inodes = ram_bytes() / 8192,  /* as tmpfs: half the pages */
+		.mode = 01777,
+		.uid = getuid(),
+		.gid = getgid(),
+		.session = {
+			.threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus,
+			.clone_fd = true,
+			.entry_timeout_ns = 1000000000,
+			.attr_timeout_ns = 1000000000,
+			.passthrough = PASSTHROUGH_AUTO,
+		},
+	};
+}
+
+/* A number with an optional k/m/g/t/p/e suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+	if (errno)
+		return -EINVAL;
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	case 'p': case 'P': shift = 50; break;
+	case 'e': case 'E': shift = 60; break;
+	case 0: break;
+	default: return -EINVAL;
+	}
+	if (shift && *++end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_u32(const char *s, int base, uint32_t max, uint32_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, base);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Seconds, with up to nine decimals. */
+static int parse_seconds(const char *s, uint64_t *ns)
+{
+	uint64_t whole = 0, frac = 0, scale = 1000000000;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (uint64_t)(*p - '0');
+		if (whole > 1000000000)
+			return -EINVAL;
+	}
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+	if (*p)
+		return -EINVAL;
+	*ns = whole * 1000000000 + frac;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+} generic[] = {
+	{ "ro", MS_RDONLY, 0 }, { "rw", 0, MS_RDONLY },
+	{ "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+	{ "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV },
+	{ "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+	{ "sync", MS_SYNCHRONOUS, 0 }, { "async", 0, MS_SYNCHRONOUS },
+	{ "dirsync", MS_DIRSYNC, 0 },
+	{ "noatime", MS_NOATIME, 0 }, { "atime", 0, MS_NOATIME },
+	{ "nodiratime", MS_NODIRATIME, 0 }, { "diratime", 0, MS_NODIRATIME },
+	{ "relatime", MS_RELATIME, 0 }, { "norelatime", 0, MS_RELATIME },
+	{ "strictatime", MS_STRICTATIME, 0 },
+	{ "lazytime", MS_LAZYTIME, 0 }, { "nolazytime", 0, MS_LAZYTIME },
+	/* mount(8) and fstab words that mean nothing to the filesystem */
+	{ "defaults", 0, 0 }, { "auto", 0, 0 }, { "noauto", 0, 0 },
+	{ "user", 0, 0 }, { "nouser", 0, 0 }, { "users", 0, 0 },
+	{ "owner", 0, 0 }, { "group", 0, 0 }, { "_netdev", 0, 0 },
+	{ "nofail", 0, 0 },
+};
+
+static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
+{
+	char *val = strchr(opt, '=');
+	if (val)
+		*val++ = 0;
+	int bad = 0;
+#define IS(n) (!strcmp(opt, n))
+	if (!val) {
+		for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
+			if (IS(generic[i].name)) {
+				o->mount_flags = (o->mount_flags & ~generic[i].clear) | generic[i].set;
+				return 0;
+			}
+	}
+	if (!strncmp(opt, "x-", 2) || IS("comment"))
+		return 0;
+	if (IS("allow_other") && !val)
+		o->allow_other = true;
+	else if (IS("default_permissions") && !val)
+		o->default_permissions = true;
+	else if (IS("nodefault_permissions") && !val)
+		o->default_permissions = false;
+	else if (IS("noclone_fd") && !val)
+		o->session.clone_fd = false;
+	else if (IS("clone_fd") && !val)
+		o->session.clone_fd = true;
+	else if (IS("size") && val) {
+		size_t len = strlen(val);
+		if (len > 1 && val[len - 1] == '%') {
+			uint32_t pct;
+			val[len - 1] = 0;
+			bad = parse_u32(val, 10, 100, &pct);
+			val[len - 1] = '%';
+			if (!bad && pct == 0)
+				bad = -EINVAL;
+			o->size = ram_bytes() / 100 * pct;
+		} else {
+			bad = parse_size(val, &o->size);
+		}
+		if (!bad && o->size == 0) /* as tmpfs: 0 means no limit */
+			o->size = UINT64_MAX;
+	} else if (IS("nr_inodes") && val) {
+		bad = parse_size(val, &o->nr_inodes);
+		if (!bad && o->nr_inodes == 0)
+			o->nr_inodes = UINT64_MAX;
+	} else if (IS("mode") && val)
+		bad = parse_u32(val, 8, 07777, &o->mode);
+	else if (IS("uid") && val)
+		bad = parse_u32(val, 10, UINT32_MAX - 1, &o->uid);
+	else if (IS("gid") && val)
+		bad = parse_u32(val, 10, UINT32_MAX - 1, &o->gid);
+	else if (IS("max_read") && val) {
+		bad = parse_u32(val, 10, UINT32_MAX, &o->max_read);
+		if (!bad && o->max_read == 0)
+			bad = -EINVAL;
+	} else if (IS("fsname") && val)
+		o->fsname = val;
+	else if (IS("subtype") && val)
+		o->subtype = val;
+	else if (IS("threads") && val) {
+		bad = parse_u32(val, 10, 256, &o->session.threads);
+		if (!bad && o->session.threads == 0)
+			bad = -EINVAL;
+	} else if (IS("entry_timeout") && val)
+		bad = parse_seconds(val, &o->session.entry_timeout_ns);
+	else if (IS("attr_timeout") && val)
+		bad = parse_seconds(val, &o->session.attr_timeout_ns);
+	else if (IS("passthrough") && val) {
+		if (!strcmp(val, "auto"))
+			o->session.passthrough = PASSTHROUGH_AUTO;
+		else if (!strcmp(val, "on"))
+			o->session.passthrough = PASSTHROUGH_ON;
+		else if (!strcmp(val, "off"))
+			o->session.passthrough = PASSTHROUGH_OFF;
+		else
+			bad = -EINVAL;
+	} else if (IS("stats") && val) {
+		o->session.stats_path = val;
+		bad = *val ? 0 : -EINVAL;
+	}
+	else {
+		snprintf(err, errlen, "unknown option '%s%s%s'", opt, val ? "=" : "",
+			 val ? val : "");
+		return -EINVAL;
+	}
+#undef IS
+	if (bad) {
+		snprintf(err, errlen, "bad value in option '%s=%s'", opt, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int opts_parse(struct options *o, char *list, char *err, size_t errlen)
+{
+	char *save = NULL;
+	for (char *opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		int res = parse_one(o, opt, err, errlen);
+		if (res)
+			return res;
+	}
+	return 0;
+}

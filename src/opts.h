@@ -1,0 +1,29 @@
+/* Mount options: tmpfs's, FUSE's, mount(8)'s generic ones and ramfuse's own. */
+#ifndef RAMFUSE_OPTS_H
+#define RAMFUSE_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+struct options {
+	/* the mount */
+	const char *fsname, *subtype;
+	unsigned long mount_flags; /* MS_* */
+	bool allow_other, default_permissions;
+	uint32_t max_read; /* 0: the kernel's default */
+	/* the memory filesystem */
+	uint64_t size, nr_inodes;
+	uint32_t mode, uid, gid;
+	/* the session */
+	struct session_config session;
+};
+
+void opts_defaults(struct options *o);
+/* Parses a comma-separated list into o; the list's memory must outlive o.
+ * On error returns -EINVAL with a message naming the option in err. */
+int opts_parse(struct options *o, char *list, char *err, size_t errlen);
+
+#endif

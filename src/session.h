@@ -1,0 +1,66 @@
+/* The session: INIT negotiation, worker threads, dispatch, replies, stats. */
+#ifndef RAMFUSE_SESSION_H
+#define RAMFUSE_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dev.h"
+#include "fuse_abi.h"
+#include "memfs.h"
+
+enum passthrough_mode { PASSTHROUGH_AUTO, PASSTHROUGH_ON, PASSTHROUGH_OFF };
+
+struct session_config {
+	unsigned threads;
+	bool clone_fd;
+	uint64_t entry_timeout_ns, attr_timeout_ns;
+	enum passthrough_mode passthrough;
+	const char *stats_path;
+};
+
+struct worker {
+	struct session *s;
+	int fd;
+	unsigned index;
+	pthread_t thread;
+	char *in;  /* one request */
+	char *out; /* one reply's payload */
+	uint64_t requests;
+	uint64_t ops[FUSE_OPCODE_MAX];
+	uint64_t retries[DEV_RETRY_NR];
+	uint64_t enoent_replies;
+};
+
+struct session {
+	struct session_config cfg;
+	struct memfs *fs;
+	int fd; /* the mount's own device fd */
+	uint32_t minor;
+	uint64_t flags; /* negotiated INIT flags */
+	size_t in_size, out_size;
+	struct worker *workers;
+	unsigned nworkers, alive;
+	bool cloned;
+	int done_fd;       /* eventfd: a worker has ended */
+	int stopping;      /* atomic: workers should return */
+	int failed;        /* atomic: a worker hit a fatal error */
+	uint64_t backing_opened, backing_closed; /* atomics */
+	uint64_t stats_seq;
+};
+
+int session_init(struct session *s, int fd);
+int session_start(struct session *s);
+void session_stop(struct session *s);
+void session_join(struct session *s);
+unsigned session_running(struct session *s);
+
+/* ops.c */
+const char *opcode_name(uint32_t opcode);
+void dispatch(struct worker *w, size_t len);
+
+/* stats.c */
+int stats_write(struct session *s);
+
+#endif

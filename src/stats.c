@@ -1,0 +1,65 @@
+/* The stats file: what the kernel sent, for tests and for people.  Written
+ * whole to a temporary file and renamed, so a reader never sees half. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "counter.h"
+#include "session.h"
+
+static const char *const retry_names[DEV_RETRY_NR] = {
+	[DEV_RETRY_EINTR] = "EINTR", [DEV_RETRY_EAGAIN] = "EAGAIN",
+	[DEV_RETRY_ENOENT] = "ENOENT",
+};
+
+int stats_write(struct session *s)
+{
+	const char *path = s->cfg.stats_path;
+	if (!path)
+		return 0;
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	uint64_t ops[FUSE_OPCODE_MAX] = { 0 }, retries[DEV_RETRY_NR] = { 0 }, enoent = 0;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		const struct worker *w = &s->workers[i];
+		for (int op = 0; op < FUSE_OPCODE_MAX; op++)
+			ops[op] += counter_get(&w->ops[op]);
+		for (int r = 0; r < DEV_RETRY_NR; r++)
+			retries[r] += counter_get(&w->retries[r]);
+		enoent += counter_get(&w->enoent_replies);
+	}
+	ops[FUSE_INIT] += s->minor != 0; /* answered before the workers started */
+	fprintf(f, "seq %llu\npid %d\nproto %u.%u\nflags 0x%llx\nworkers %u\nclone %d\n"
+		"passthrough %d\n",
+		(unsigned long long)++s->stats_seq, (int)getpid(), FUSE_KERNEL_VERSION,
+		s->minor, (unsigned long long)s->flags, s->nworkers, s->cloned,
+		!!(s->flags & FUSE_PASSTHROUGH));
+	for (int op = 0; op < FUSE_OPCODE_MAX; op++)
+		if (opcode_name((uint32_t)op))
+			fprintf(f, "op.%s %llu\n", opcode_name((uint32_t)op),
+				(unsigned long long)ops[op]);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		fprintf(f, "fd.%u %llu\n", i,
+			(unsigned long long)counter_get(&s->workers[i].requests));
+	fprintf(f, "reply.enoent %llu\n", (unsigned long long)enoent);
+	for (int r = 0; r < DEV_RETRY_NR; r++)
+		fprintf(f, "retry.%s %llu\n", retry_names[r], (unsigned long long)retries[r]);
+	fprintf(f, "backing.open %llu\nbacking.close %llu\ninodes %llu\nbytes %llu\n",
+		(unsigned long long)__atomic_load_n(&s->backing_opened, __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&s->backing_closed, __ATOMIC_RELAXED),
+		(unsigned long long)memfs_inode_count(s->fs),
+		(unsigned long long)memfs_byte_count(s->fs));
+	int err = ferror(f) ? -EIO : 0;
+	if (fclose(f) != 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
