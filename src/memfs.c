@@ -13,6 +13,7 @@
 #include "dir.h"
 #include "lock.h"
 #include "memfs.h"
+#include "store.h"
 
 /* tmpfs reports this many bytes per directory entry as a directory's size. */
 #define BOGO_DIRENT_SIZE 20
@@ -29,11 +30,14 @@ struct inode {
 	lock_t lock;
 	uint32_t mode, nlink, uid, gid, rdev;
 	uint32_t nopen;
-	int32_t fd; /* a regular file's data (a memfd), -1 while it has none */
+	int32_t fd; /* a regular file's data in the store, -1 while it has none */
+	int32_t backing_id; /* registered for passthrough while backing_refs */
+	uint32_t backing_refs;
 	uint64_t ino, generation, nlookup;
 	uint64_t size;
 	uint64_t allocated; /* bytes charged to size= */
 	struct timespec atime, mtime, ctime;
+	struct timespec data_mtime; /* the data file's mtime when last seen */
 	union {
 		struct dir *dir;
 		char *target;
@@ -43,6 +47,7 @@ struct inode {
 
 struct memfs {
 	struct memfs_config cfg;
+	struct store store;
 	struct inode **chunks[MAX_CHUNKS];
 	lock_t table_lock; /* number allocation, never held across other locks */
 	uint64_t next_ino;
@@ -124,7 +129,7 @@ static void charge(struct memfs *fs, int64_t delta)
 static void destroy_inode(struct memfs *fs, struct inode *i)
 {
 	if (i->fd >= 0)
-		close(i->fd);
+		store_remove(&fs->store, i->fd, i->ino, i->generation);
 	charge(fs, -(int64_t)i->allocated);
 	if (S_ISDIR(i->mode) && i->u.dir) {
 		dir_clear(i->u.dir);
@@ -259,9 +264,11 @@ int memfs_new(struct memfs **out, const struct memfs_config *cfg)
 		return -ENOMEM;
 	fs->cfg = *cfg;
 	fs->next_ino = MEMFS_ROOT;
+	store_init(&fs->store, cfg->max_bytes);
 	struct inode *root;
 	int err = new_inode(fs, S_IFDIR | (cfg->root_mode & 07777), &root);
 	if (err) {
+		store_fini(&fs->store);
 		free(fs);
 		return err;
 	}
@@ -285,6 +292,7 @@ void memfs_free(struct memfs *fs)
 	for (uint32_t c = 0; c < MAX_CHUNKS && fs->chunks[c]; c++)
 		free(fs->chunks[c]);
 	free(fs->free_inos);
+	store_fini(&fs->store);
 	free(fs);
 }
 
@@ -351,36 +359,57 @@ void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup)
 	put_locked(fs, i);
 }
 
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* Takes in what the data file says: its size and allocation, and, when
+ * someone wrote to it behind our back (passthrough, mmap), its mtime. */
+static void refresh_data(struct memfs *fs, struct inode *i)
+{
+	struct stat st;
+	if (i->fd < 0 || fstat(i->fd, &st) < 0)
+		return;
+	i->size = (uint64_t)st.st_size;
+	uint64_t bytes = (uint64_t)st.st_blocks * 512;
+	charge(fs, (int64_t)(bytes - i->allocated));
+	i->allocated = bytes;
+	if (!same_time(st.st_mtim, i->data_mtime)) {
+		i->data_mtime = st.st_mtim;
+		i->mtime = i->ctime = st.st_mtim;
+	}
+}
+
+/* After our own change to the data: stamp it now, and remember the data
+ * file's mtime so that refresh_data sees only changes made elsewhere. */
+static void data_changed(struct memfs *fs, struct inode *i)
+{
+	refresh_data(fs, i);
+	i->mtime = i->ctime = now();
+}
+
+static int ensure_data(struct memfs *fs, struct inode *i)
+{
+	if (i->fd >= 0)
+		return 0;
+	int fd = store_create(&fs->store, i->ino, i->generation);
+	if (fd < 0)
+		return fd;
+	i->fd = fd;
+	return 0;
+}
+
 int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
 {
 	struct inode *i = get(fs, ino);
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
+	if (i->backing_refs)
+		refresh_data(fs, i);
 	fill_attr(i, out);
 	unlock(&i->lock);
-	return 0;
-}
-
-/* Brings the charge for i's data up to date with what the memfd holds. */
-static void recharge(struct memfs *fs, struct inode *i)
-{
-	struct stat st;
-	if (i->fd < 0 || fstat(i->fd, &st) < 0)
-		return;
-	uint64_t bytes = (uint64_t)st.st_blocks * 512;
-	charge(fs, (int64_t)(bytes - i->allocated));
-	i->allocated = bytes;
-}
-
-static int ensure_data(struct inode *i)
-{
-	if (i->fd >= 0)
-		return 0;
-	int fd = memfd_create("ramfuse", MFD_CLOEXEC);
-	if (fd < 0)
-		return errno == EMFILE || errno == ENFILE ? -ENOSPC : -errno;
-	i->fd = fd;
 	return 0;
 }
 
@@ -394,14 +423,12 @@ static int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size)
 		return -EFBIG;
 	if (size == i->size)
 		return 0;
-	int err = ensure_data(i);
+	int err = ensure_data(fs, i);
 	if (err)
 		return err;
 	if (ftruncate(i->fd, (off_t)size) < 0)
 		return -errno;
-	i->size = size;
-	recharge(fs, i);
-	i->mtime = i->ctime = now();
+	data_changed(fs, i);
 	return 0;
 }
 
@@ -463,6 +490,13 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (sa->valid & (MEMFS_SET_MTIME | MEMFS_SET_MTIME_NOW)) {
 		i->mtime = sa->valid & MEMFS_SET_MTIME_NOW ? t : sa->mtime;
 		changed = true;
+		/* Mark the data file too, so a later write behind our back
+		 * shows as a change even within the same clock tick. */
+		if (i->fd >= 0) {
+			struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, i->mtime };
+			if (futimens(i->fd, ts) == 0)
+				i->data_mtime = i->mtime;
+		}
 	}
 	if (changed)
 		i->ctime = t;
@@ -610,13 +644,15 @@ static int open_mask(int flags)
 	}
 }
 
-int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int flags)
+int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int flags,
+	       memfs_backing_fn *backing, void *ctx, int *backing_id)
 {
 	struct inode *i = get(fs, ino);
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
 	int err = 0;
+	*backing_id = 0;
 	if (S_ISDIR(i->mode) && (flags & O_ACCMODE) != O_RDONLY)
 		err = -EISDIR;
 	else
@@ -625,21 +661,42 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 		err = truncate_locked(fs, i, 0);
 		i->mtime = i->ctime = now(); /* O_TRUNC stamps even an empty file */
 	}
+	if (!err && backing && S_ISREG(i->mode)) {
+		/* One registration per inode, while any passthrough open lasts:
+		 * the opener looks the id up only after our reply. */
+		if (!i->backing_refs && !ensure_data(fs, i)) {
+			int id = backing(ctx, i->fd);
+			i->backing_id = id > 0 ? id : 0;
+		}
+		if (i->backing_id) {
+			i->backing_refs++;
+			*backing_id = i->backing_id;
+		}
+	}
 	if (!err)
 		i->nopen++;
 	unlock(&i->lock);
 	return err;
 }
 
-void memfs_release(struct memfs *fs, uint64_t ino)
+int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
 {
 	struct inode *i = get(fs, ino);
 	if (!i)
-		return;
+		return 0;
+	int close_id = 0;
 	lock(&i->lock);
+	if (passthrough && i->backing_refs) {
+		refresh_data(fs, i);
+		if (--i->backing_refs == 0) {
+			close_id = i->backing_id;
+			i->backing_id = 0;
+		}
+	}
 	if (i->nopen)
 		i->nopen--;
 	put_locked(fs, i);
+	return close_id;
 }
 
 ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint64_t off)
@@ -689,10 +746,10 @@ ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size
 	/* Charge conservatively: a write inside a dense file allocates nothing. */
 	bool may_allocate = off + size > i->size || i->allocated < i->size;
 	uint64_t used = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
-	if (may_allocate && used + size > fs->cfg.max_bytes)
+	if (!store_limits_itself(&fs->store) && may_allocate && used + size > fs->cfg.max_bytes)
 		n = -ENOSPC;
 	else
-		n = ensure_data(i);
+		n = ensure_data(fs, i);
 	while (n >= 0 && (size_t)n < size) {
 		ssize_t w = pwrite(i->fd, (const char *)buf + n, size - n, (off_t)(off + n));
 		if (w < 0) {
@@ -703,10 +760,7 @@ ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size
 		n += w;
 	}
 	if (n > 0) {
-		if (off + n > i->size)
-			i->size = off + n;
-		recharge(fs, i);
-		i->mtime = i->ctime = now();
+		data_changed(fs, i);
 		if (kill_priv)
 			kill_suidgid(i);
 	}
@@ -787,7 +841,7 @@ int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, in
 
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 {
-	uint64_t used = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
+	uint64_t used = memfs_byte_count(fs);
 	uint64_t inodes = __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
 	out->bsize = BLOCK_SIZE;
 	out->namelen = MEMFS_NAME_MAX;
@@ -803,7 +857,9 @@ uint64_t memfs_inode_count(struct memfs *fs)
 	return __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
 }
 
+/* Passthrough writes reach the store directly: ask it when it can tell. */
 uint64_t memfs_byte_count(struct memfs *fs)
 {
-	return __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
+	uint64_t used = store_used(&fs->store);
+	return used != UINT64_MAX ? used : __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 }

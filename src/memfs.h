@@ -79,9 +79,15 @@ int memfs_unlink(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 int memfs_rmdir(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		const char *name);
 
+/* Registers a regular file's data for passthrough: returns an id > 0 or a
+ * negative errno, and the open then goes without passthrough. */
+typedef int memfs_backing_fn(void *ctx, int data_fd);
+
+/* With backing set, *backing_id is the file's passthrough id, or 0. */
 int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
-	       int flags);
-void memfs_release(struct memfs *fs, uint64_t ino);
+	       int flags, memfs_backing_fn *backing, void *ctx, int *backing_id);
+/* Returns a backing id that is no longer used and must be closed, or 0. */
+int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough);
 ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size,
 		   uint64_t off);
 ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size,

@@ -242,31 +242,57 @@ static void op_rmdir(struct req *r)
 	reply_err(r, name ? memfs_rmdir(r->w->s->fs, &r->cr, r->h->nodeid, name) : -EINVAL);
 }
 
-static uint32_t open_flags_out(void)
+/* fh says how a file was opened, for RELEASE. */
+#define FH_PASSTHROUGH 1
+
+static int open_backing(void *ctx, int data_fd)
 {
-	/* Every change to file data passes through the kernel's page cache,
-	 * so what it caches stays right across opens. */
-	return FOPEN_KEEP_CACHE;
+	struct worker *w = ctx;
+	int id = dev_backing_open(w->fd, data_fd);
+	if (id > 0)
+		__atomic_add_fetch(&w->s->backing_opened, 1, __ATOMIC_RELAXED);
+	else
+		debug("FUSE_DEV_IOC_BACKING_OPEN: %s: serving without passthrough",
+		      strerror(-id));
+	return id;
 }
 
-static void open_file(struct req *r, uint64_t ino, uint32_t flags, uint32_t open_flags)
+static void fill_open(int backing_id, struct fuse_open_out *out)
 {
-	int err = memfs_open(r->w->s->fs, &r->cr, ino, (int)flags);
-	if (!err && (open_flags & FUSE_OPEN_KILL_SUIDGID)) {
-		struct memfs_setattr sa = { .valid = MEMFS_KILL_SUIDGID };
-		struct memfs_attr a;
-		memfs_setattr(r->w->s->fs, &r->cr, ino, &sa, &a);
+	if (backing_id) {
+		out->fh = FH_PASSTHROUGH;
+		out->open_flags = FOPEN_PASSTHROUGH;
+		out->backing_id = backing_id;
+	} else {
+		/* Every change to file data passes through the kernel's page
+		 * cache, so what it caches stays right across opens. */
+		out->open_flags = FOPEN_KEEP_CACHE;
 	}
-	if (err)
-		return reply_err(r, err);
-	struct fuse_open_out out = { .open_flags = open_flags_out() };
-	reply(r, 0, &out, sizeof(out));
+}
+
+static int open_inode(struct req *r, const struct memfs_cred *cr, uint64_t ino,
+		      uint32_t flags, int *backing_id)
+{
+	bool pt = r->w->s->flags & FUSE_PASSTHROUGH;
+	return memfs_open(r->w->s->fs, cr, ino, (int)flags, pt ? open_backing : NULL,
+			  r->w, backing_id);
 }
 
 static void op_open(struct req *r)
 {
 	const struct fuse_open_in *in = ARG(struct fuse_open_in);
-	open_file(r, r->h->nodeid, in->flags, in->open_flags);
+	int backing_id;
+	int err = open_inode(r, &r->cr, r->h->nodeid, in->flags, &backing_id);
+	if (err)
+		return reply_err(r, err);
+	if (in->open_flags & FUSE_OPEN_KILL_SUIDGID) {
+		struct memfs_setattr sa = { .valid = MEMFS_KILL_SUIDGID };
+		struct memfs_attr a;
+		memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a);
+	}
+	struct fuse_open_out out = { 0 };
+	fill_open(backing_id, &out);
+	reply(r, 0, &out, sizeof(out));
 }
 
 static void op_create(struct req *r)
@@ -282,7 +308,8 @@ static void op_create(struct req *r)
 		return reply_err(r, err);
 	/* The creator may open what it just made, whatever its mode says. */
 	static const struct memfs_cred creator = { 0 };
-	err = memfs_open(fs, &creator, a.ino, (int)(in->flags & ~O_TRUNC));
+	int backing_id;
+	err = open_inode(r, &creator, a.ino, in->flags & ~O_TRUNC, &backing_id);
 	if (err) {
 		memfs_forget(fs, a.ino, 1);
 		return reply_err(r, err);
@@ -290,8 +317,9 @@ static void op_create(struct req *r)
 	struct {
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
-	} out = { .o = { .open_flags = open_flags_out() } };
+	} out = { 0 };
 	to_entry(r->w->s, &a, &out.e);
+	fill_open(backing_id, &out.o);
 	reply(r, 0, &out, sizeof(out));
 }
 
@@ -332,7 +360,16 @@ static void op_statfs(struct req *r)
 
 static void op_release(struct req *r)
 {
-	memfs_release(r->w->s->fs, r->h->nodeid);
+	const struct fuse_release_in *in = ARG(struct fuse_release_in);
+	struct worker *w = r->w;
+	int id = memfs_release(w->s->fs, r->h->nodeid, in->fh == FH_PASSTHROUGH);
+	if (id) {
+		int err = dev_backing_close(w->fd, id);
+		if (err)
+			msg("FUSE_DEV_IOC_BACKING_CLOSE %d: %s", id, strerror(-err));
+		else
+			__atomic_add_fetch(&w->s->backing_closed, 1, __ATOMIC_RELAXED);
+	}
 	reply_err(r, 0);
 }
 
