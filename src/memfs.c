@@ -38,6 +38,8 @@ struct inode {
 	uint64_t allocated; /* bytes charged to size= */
 	struct timespec atime, mtime, ctime;
 	struct timespec data_mtime; /* the data file's mtime when last seen */
+	struct timespec btime;
+	struct xattr *xattrs;
 	union {
 		struct dir *dir;
 		char *target;
@@ -45,11 +47,18 @@ struct inode {
 	uint64_t parent; /* directories only */
 };
 
+struct xattr {
+	struct xattr *next;
+	uint32_t namelen, size;
+	char data[]; /* the name, its NUL, then the value */
+};
+
 struct memfs {
 	struct memfs_config cfg;
 	struct store store;
 	struct inode **chunks[MAX_CHUNKS];
 	lock_t table_lock; /* number allocation, never held across other locks */
+	lock_t rename_lock; /* cross-directory renames: keeps the tree still */
 	uint64_t next_ino;
 	uint32_t *free_inos;
 	size_t nfree, free_cap;
@@ -137,6 +146,10 @@ static void destroy_inode(struct memfs *fs, struct inode *i)
 	} else if (S_ISLNK(i->mode)) {
 		free(i->u.target);
 	}
+	for (struct xattr *x = i->xattrs, *next; x; x = next) {
+		next = x->next;
+		free(x);
+	}
 	free_ino(fs, i->ino);
 	free(i);
 	__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
@@ -175,7 +188,7 @@ static int new_inode(struct memfs *fs, uint32_t mode, struct inode **out)
 	i->mode = mode;
 	i->fd = -1;
 	i->generation = __atomic_add_fetch(&fs->generation, 1, __ATOMIC_RELAXED);
-	i->atime = i->mtime = i->ctime = now();
+	i->atime = i->mtime = i->ctime = i->btime = now();
 	*out = i;
 	return 0;
 }
@@ -194,6 +207,7 @@ static void fill_attr(const struct inode *i, struct memfs_attr *a)
 	a->atime = i->atime;
 	a->mtime = i->mtime;
 	a->ctime = i->ctime;
+	a->btime = i->btime;
 	a->mode = i->mode;
 	a->nlink = i->nlink;
 	a->uid = i->uid;
@@ -518,33 +532,42 @@ static int check_type(uint32_t mode)
 	}
 }
 
-int memfs_mknod(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
-		const char *name, uint32_t mode, uint32_t rdev, struct memfs_attr *out)
+/* Makes an inode and names it in dir (or, for O_TMPFILE, in no directory). */
+static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
+		  const char *name, uint32_t mode, uint32_t rdev, const char *target,
+		  struct memfs_attr *out)
 {
-	int err, len = check_name(name);
+	int err, len = name ? check_name(name) : 0;
 	if (len < 0)
 		return len;
-	if (check_type(mode) < 0)
-		return -EINVAL;
 	struct inode *d = get_dir(fs, dirino, &err);
 	if (!d)
 		return err;
+	char *link = NULL;
+	if (target && !(link = strdup(target)))
+		return -ENOMEM;
 	struct inode *i;
 	err = new_inode(fs, mode & (S_IFMT | 07777), &i);
-	if (err)
+	if (err) {
+		free(link);
 		return err;
+	}
+	if (link) {
+		i->u.target = link;
+		i->size = strlen(link);
+	}
 	lock(&d->lock);
 	if (d->nlink == 0)
 		err = -ENOENT; /* the directory was removed */
-	else if (dir_find(d->u.dir, name, (size_t)len) || !strcmp(name, ".") || !strcmp(name, ".."))
+	else if (name && (dir_find(d->u.dir, name, (size_t)len) || !strcmp(name, ".") ||
+			  !strcmp(name, "..")))
 		err = -EEXIST;
 	else
 		err = may(fs, cr, d, W_OK | X_OK);
-	if (!err)
+	if (!err && name)
 		err = dir_add(d->u.dir, name, (size_t)len, i);
 	if (err) {
 		unlock(&d->lock);
-		i->nlink = 0;
 		lock(&i->lock);
 		put_locked(fs, i);
 		return err;
@@ -563,14 +586,96 @@ int memfs_mknod(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
 		i->parent = d->ino;
 		d->nlink++;
 	} else {
-		i->nlink = 1;
+		i->nlink = name ? 1 : 0;
 	}
-	d->size += BOGO_DIRENT_SIZE;
-	d->mtime = d->ctime = i->ctime;
+	if (name) {
+		d->size += BOGO_DIRENT_SIZE;
+		d->mtime = d->ctime = i->ctime;
+	}
 	fill_attr(i, out);
 	publish(fs, i);
 	unlock(&d->lock);
 	return 0;
+}
+
+int memfs_mknod(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		const char *name, uint32_t mode, uint32_t rdev, struct memfs_attr *out)
+{
+	if (check_type(mode) < 0)
+		return -EINVAL;
+	return create(fs, cr, dir, name, mode, rdev, NULL, out);
+}
+
+int memfs_tmpfile(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		  uint32_t mode, struct memfs_attr *out)
+{
+	return create(fs, cr, dir, NULL, S_IFREG | (mode & 07777), 0, NULL, out);
+}
+
+int memfs_symlink(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		  const char *name, const char *target, struct memfs_attr *out)
+{
+	size_t len = strlen(target);
+	if (len == 0)
+		return -ENOENT;
+	if (len >= MEMFS_PATH_MAX)
+		return -ENAMETOOLONG;
+	return create(fs, cr, dir, name, S_IFLNK | 0777, 0, target, out);
+}
+
+ssize_t memfs_readlink(struct memfs *fs, uint64_t ino, char *buf, size_t size)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	if (!S_ISLNK(i->mode))
+		return -EINVAL;
+	lock(&i->lock);
+	size_t n = i->size < size ? i->size : size;
+	memcpy(buf, i->u.target, n);
+	touch_atime(i);
+	unlock(&i->lock);
+	return (ssize_t)n;
+}
+
+int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+	       uint64_t dirino, const char *name, struct memfs_attr *out)
+{
+	int err, len = check_name(name);
+	if (len < 0)
+		return len;
+	struct inode *d = get_dir(fs, dirino, &err);
+	struct inode *i = get(fs, ino);
+	if (!d)
+		return err;
+	if (!i)
+		return -ESTALE;
+	if (S_ISDIR(i->mode))
+		return -EPERM;
+	lock(&d->lock);
+	lock(&i->lock); /* not a directory: never an ancestor of d */
+	if (d->nlink == 0)
+		err = -ENOENT;
+	else if (dir_find(d->u.dir, name, (size_t)len) || !strcmp(name, ".") || !strcmp(name, ".."))
+		err = -EEXIST;
+	else if (i->nlink >= MEMFS_LINK_MAX)
+		err = -EMLINK;
+	else
+		err = may(fs, cr, d, W_OK | X_OK);
+	if (!err)
+		err = dir_add(d->u.dir, name, (size_t)len, i);
+	if (!err) {
+		struct timespec t = now();
+		i->nlink++;
+		i->nlookup++;
+		i->ctime = t;
+		d->mtime = d->ctime = t;
+		d->size += BOGO_DIRENT_SIZE;
+		fill_attr(i, out);
+	}
+	unlock(&i->lock);
+	unlock(&d->lock);
+	return err;
 }
 
 static int remove_entry(struct memfs *fs, const struct memfs_cred *cr,
@@ -633,6 +738,195 @@ int memfs_rmdir(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		const char *name)
 {
 	return remove_entry(fs, cr, dir, name, true);
+}
+
+/* Is a an ancestor of (or the same as) b?  Needs the rename lock. */
+static bool is_ancestor(struct memfs *fs, const struct inode *a, const struct inode *b)
+{
+	for (;;) {
+		if (a == b)
+			return true;
+		if (b->ino == MEMFS_ROOT)
+			return false;
+		b = get(fs, b->parent);
+		if (!b)
+			return false;
+	}
+}
+
+static void lock_two(struct inode *a, struct inode *b)
+{
+	if (a == b) {
+		lock(&a->lock);
+	} else if (a < b) {
+		lock(&a->lock);
+		lock(&b->lock);
+	} else {
+		lock(&b->lock);
+		lock(&a->lock);
+	}
+}
+
+static bool is_empty_dir(const struct inode *i)
+{
+	return S_ISDIR(i->mode) && i->u.dir->count == 0;
+}
+
+/* Checks a rename of src (from odir) onto dst (in ndir, maybe NULL). */
+static int check_rename(struct memfs *fs, const struct memfs_cred *cr,
+			struct inode *odir, struct inode *src,
+			struct inode *ndir, struct inode *dst, unsigned flags)
+{
+	if ((flags & MEMFS_RENAME_NOREPLACE) && dst)
+		return -EEXIST;
+	if ((flags & MEMFS_RENAME_EXCHANGE) && !dst)
+		return -ENOENT;
+	if (dst && !(flags & MEMFS_RENAME_EXCHANGE)) {
+		if (S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(src->mode) && S_ISDIR(dst->mode))
+			return -EISDIR;
+		if (S_ISDIR(dst->mode) && !is_empty_dir(dst))
+			return -ENOTEMPTY;
+	}
+	int err = may_delete(fs, cr, odir, src);
+	if (!err && dst)
+		err = may_delete(fs, cr, ndir, dst);
+	if (!err && !dst)
+		err = may(fs, cr, ndir, W_OK | X_OK);
+	/* A directory that changes parent rewrites its "..". */
+	if (!err && odir != ndir && S_ISDIR(src->mode))
+		err = may(fs, cr, src, W_OK);
+	if (!err && dst && odir != ndir && S_ISDIR(dst->mode) && (flags & MEMFS_RENAME_EXCHANGE))
+		err = may(fs, cr, dst, W_OK);
+	return err;
+}
+
+/* Moves a directory's ".." link from one parent to another. */
+static void reparent(struct inode *i, struct inode *from, struct inode *to)
+{
+	if (!S_ISDIR(i->mode) || from == to)
+		return;
+	from->nlink--;
+	to->nlink++;
+	i->parent = to->ino;
+}
+
+int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
+		 const char *oldname, uint64_t newdir, const char *newname, unsigned flags)
+{
+	if (flags & ~(MEMFS_RENAME_NOREPLACE | MEMFS_RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((flags & MEMFS_RENAME_NOREPLACE) && (flags & MEMFS_RENAME_EXCHANGE))
+		return -EINVAL;
+	int err, olen = check_name(oldname), nlen = check_name(newname);
+	if (olen < 0)
+		return olen;
+	if (nlen < 0)
+		return nlen;
+	if (!strcmp(oldname, ".") || !strcmp(oldname, "..") ||
+	    !strcmp(newname, ".") || !strcmp(newname, ".."))
+		return -EBUSY;
+	struct inode *odir = get_dir(fs, olddir, &err);
+	if (!odir)
+		return err;
+	struct inode *ndir = get_dir(fs, newdir, &err);
+	if (!ndir)
+		return err;
+	bool cross = odir != ndir;
+	if (cross) {
+		lock(&fs->rename_lock);
+		/* An ancestor is locked before its descendants. */
+		if (is_ancestor(fs, ndir, odir)) {
+			lock(&ndir->lock);
+			lock(&odir->lock);
+		} else {
+			lock(&odir->lock);
+			lock(&ndir->lock);
+		}
+	} else {
+		lock(&odir->lock);
+	}
+	struct dentry *sde = dir_find(odir->u.dir, oldname, (size_t)olen);
+	struct dentry *dde = dir_find(ndir->u.dir, newname, (size_t)nlen);
+	struct inode *src = sde ? sde->inode : NULL, *dst = dde ? dde->inode : NULL;
+	if (!src) {
+		err = -ENOENT;
+		goto out_dirs;
+	}
+	if (ndir->nlink == 0) {
+		err = -ENOENT;
+		goto out_dirs;
+	}
+	if (src == dst) { /* two names of one inode: nothing to do */
+		err = 0;
+		goto out_dirs;
+	}
+	/* Into its own subtree, or onto an ancestor of the source: refused
+	 * before the children are locked, as those locks would go upwards. */
+	if (cross && S_ISDIR(src->mode) && is_ancestor(fs, src, ndir)) {
+		err = -EINVAL;
+		goto out_dirs;
+	}
+	if (cross && dst && S_ISDIR(dst->mode) && is_ancestor(fs, dst, odir)) {
+		err = flags & MEMFS_RENAME_EXCHANGE ? -EINVAL : -ENOTEMPTY;
+		goto out_dirs;
+	}
+	if (dst)
+		lock_two(src, dst);
+	else
+		lock(&src->lock);
+	err = check_rename(fs, cr, odir, src, ndir, dst, flags);
+	if (!err && !dst) /* the only step that can fail comes first */
+		err = dir_add(ndir->u.dir, newname, (size_t)nlen, src);
+	if (err)
+		goto out_children;
+	struct timespec t = now();
+	if (flags & MEMFS_RENAME_EXCHANGE) {
+		sde->inode = dst;
+		dde->inode = src;
+		reparent(src, odir, ndir);
+		reparent(dst, ndir, odir);
+		dst->ctime = t;
+	} else {
+		if (dst) {
+			dde->inode = src;
+			if (S_ISDIR(dst->mode)) {
+				dst->nlink = 0;
+				ndir->nlink--;
+			} else {
+				dst->nlink--;
+			}
+			dst->ctime = t;
+		} else {
+			ndir->size += BOGO_DIRENT_SIZE;
+		}
+		dir_remove(odir->u.dir, sde);
+		odir->size -= BOGO_DIRENT_SIZE;
+		reparent(src, odir, ndir);
+	}
+	src->ctime = t;
+	odir->mtime = odir->ctime = t;
+	ndir->mtime = ndir->ctime = t;
+out_children:
+	if (dst && dst != src) {
+		unlock(&src->lock);
+		if (flags & MEMFS_RENAME_EXCHANGE || err)
+			unlock(&dst->lock);
+		else
+			put_locked(fs, dst);
+	} else {
+		unlock(&src->lock);
+	}
+out_dirs:
+	if (cross) {
+		unlock(&ndir->lock);
+		unlock(&odir->lock);
+		unlock(&fs->rename_lock);
+	} else {
+		unlock(&odir->lock);
+	}
+	return err;
 }
 
 static int open_mask(int flags)
@@ -862,4 +1156,214 @@ uint64_t memfs_byte_count(struct memfs *fs)
 {
 	uint64_t used = store_used(&fs->store);
 	return used != UINT64_MAX ? used : __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
+}
+
+static struct xattr **find_xattr(struct inode *i, const char *name, size_t len)
+{
+	struct xattr **pp = &i->xattrs;
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->namelen == len && !memcmp((*pp)->data, name, len))
+			break;
+	return pp;
+}
+
+/* user., trusted. and security. are kept; system.* (ACLs) is not. */
+static int check_xattr_name(const char *name, size_t *len)
+{
+	*len = strlen(name);
+	if (*len == 0 || *len > MEMFS_XATTR_NAME_MAX)
+		return *len ? -ERANGE : -EINVAL;
+	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) &&
+	    strncmp(name, "security.", 9))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		   const char *name, const void *value, size_t size, int flags)
+{
+	size_t len;
+	int err = check_xattr_name(name, &len);
+	if (err)
+		return err;
+	if (size > MEMFS_XATTR_SIZE_MAX)
+		return -E2BIG;
+	if (flags & ~(MEMFS_XATTR_CREATE | MEMFS_XATTR_REPLACE))
+		return -EINVAL;
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	struct xattr *x = malloc(sizeof(*x) + len + 1 + size);
+	if (!x)
+		return -ENOMEM;
+	x->namelen = (uint32_t)len;
+	x->size = (uint32_t)size;
+	memcpy(x->data, name, len + 1);
+	memcpy(x->data + len + 1, value, size);
+	lock(&i->lock);
+	struct xattr **pp = find_xattr(i, name, len);
+	if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
+		err = may(fs, cr, i, W_OK);
+	if (!err && *pp && (flags & MEMFS_XATTR_CREATE))
+		err = -EEXIST;
+	if (!err && !*pp && (flags & MEMFS_XATTR_REPLACE))
+		err = -ENODATA;
+	if (err) {
+		unlock(&i->lock);
+		free(x);
+		return err;
+	}
+	if (*pp) { /* replace in place, keeping the list's order */
+		x->next = (*pp)->next;
+		free(*pp);
+	} else {
+		x->next = NULL;
+	}
+	*pp = x;
+	i->ctime = now();
+	unlock(&i->lock);
+	return 0;
+}
+
+ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *buf,
+		       size_t size)
+{
+	size_t len;
+	int err = check_xattr_name(name, &len);
+	if (err)
+		return err == -EOPNOTSUPP ? -ENODATA : err;
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	struct xattr *x = *find_xattr(i, name, len);
+	ssize_t n = !x ? -ENODATA : size && size < x->size ? -ERANGE : (ssize_t)x->size;
+	if (x && size && n >= 0)
+		memcpy(buf, x->data + x->namelen + 1, x->size);
+	unlock(&i->lock);
+	return n;
+}
+
+ssize_t memfs_listxattr(struct memfs *fs, uint64_t ino, char *buf, size_t size)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	size_t total = 0;
+	for (struct xattr *x = i->xattrs; x; x = x->next)
+		total += x->namelen + 1;
+	ssize_t n = size && size < total ? -ERANGE : (ssize_t)total;
+	if (size && n >= 0)
+		for (struct xattr *x = i->xattrs; x; x = x->next) {
+			memcpy(buf, x->data, x->namelen + 1);
+			buf += x->namelen + 1;
+		}
+	unlock(&i->lock);
+	return n;
+}
+
+int memfs_removexattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		      const char *name)
+{
+	size_t len;
+	int err = check_xattr_name(name, &len);
+	if (err)
+		return err == -EOPNOTSUPP ? -ENODATA : err;
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	struct xattr **pp = find_xattr(i, name, len);
+	if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
+		err = may(fs, cr, i, W_OK);
+	if (!err && !*pp)
+		err = -ENODATA;
+	if (!err) {
+		struct xattr *x = *pp;
+		*pp = x->next;
+		free(x);
+		i->ctime = now();
+	}
+	unlock(&i->lock);
+	return err;
+}
+
+int memfs_fallocate(struct memfs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len)
+{
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (off > INT64_MAX || len == 0 || len > INT64_MAX - off)
+		return len == 0 ? -EINVAL : -EFBIG;
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	if (!S_ISREG(i->mode))
+		return S_ISDIR(i->mode) ? -EISDIR : -ENODEV;
+	lock(&i->lock);
+	int err = ensure_data(fs, i);
+	if (!err && !store_limits_itself(&fs->store) && !(mode & FALLOC_FL_PUNCH_HOLE) &&
+	    memfs_byte_count(fs) + len > fs->cfg.max_bytes)
+		err = -ENOSPC;
+	if (!err && fallocate(i->fd, mode, (off_t)off, (off_t)len) < 0)
+		err = -errno;
+	if (!err)
+		refresh_data(fs, i); /* the data file stamps what tmpfs stamps */
+	unlock(&i->lock);
+	return err;
+}
+
+int64_t memfs_lseek(struct memfs *fs, uint64_t ino, uint64_t off, int whence)
+{
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (off > INT64_MAX)
+		return -ENXIO;
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	int64_t res;
+	if (i->fd < 0) /* no data: an empty file */
+		res = -ENXIO;
+	else if ((res = lseek(i->fd, (off_t)off, whence)) < 0)
+		res = -errno;
+	unlock(&i->lock);
+	return res;
+}
+
+ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
+			 uint64_t ino_out, uint64_t off_out, size_t len)
+{
+	struct inode *in = get(fs, ino_in), *out = get(fs, ino_out);
+	if (!in || !out)
+		return -ESTALE;
+	if (!S_ISREG(in->mode) || !S_ISREG(out->mode))
+		return S_ISDIR(in->mode) || S_ISDIR(out->mode) ? -EISDIR : -EINVAL;
+	if (off_in > INT64_MAX || off_out > INT64_MAX || len > (uint64_t)INT64_MAX - off_out)
+		return -EFBIG;
+	lock_two(in, out);
+	ssize_t n = 0;
+	if (off_in < in->size) {
+		if (len > in->size - off_in)
+			len = (size_t)(in->size - off_in);
+		n = ensure_data(fs, out);
+		if (!n && !store_limits_itself(&fs->store) &&
+		    memfs_byte_count(fs) + len > fs->cfg.max_bytes)
+			n = -ENOSPC;
+		if (!n) {
+			loff_t oi = (loff_t)off_in, oo = (loff_t)off_out;
+			n = copy_file_range(in->fd, &oi, out->fd, &oo, len, 0);
+			if (n < 0)
+				n = -errno;
+		}
+		if (n > 0)
+			data_changed(fs, out);
+	}
+	unlock(&in->lock);
+	if (out != in)
+		unlock(&out->lock);
+	return n;
 }

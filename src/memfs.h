@@ -13,6 +13,14 @@
 
 #define MEMFS_ROOT 1
 #define MEMFS_NAME_MAX 255
+#define MEMFS_PATH_MAX 4096
+#define MEMFS_LINK_MAX UINT32_MAX
+#define MEMFS_XATTR_NAME_MAX 255
+#define MEMFS_XATTR_SIZE_MAX 65536
+#define MEMFS_XATTR_CREATE 1
+#define MEMFS_XATTR_REPLACE 2
+#define MEMFS_RENAME_NOREPLACE 1
+#define MEMFS_RENAME_EXCHANGE 2
 
 struct memfs;
 
@@ -31,7 +39,7 @@ struct memfs_cred {
 
 struct memfs_attr {
 	uint64_t ino, generation, size, blocks;
-	struct timespec atime, mtime, ctime;
+	struct timespec atime, mtime, ctime, btime;
 	uint32_t mode, nlink, uid, gid, rdev;
 };
 
@@ -74,6 +82,15 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 /* Makes a file, directory or node; counts as a lookup of the new inode. */
 int memfs_mknod(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		const char *name, uint32_t mode, uint32_t rdev, struct memfs_attr *out);
+int memfs_tmpfile(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		  uint32_t mode, struct memfs_attr *out);
+int memfs_symlink(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
+		  const char *name, const char *target, struct memfs_attr *out);
+ssize_t memfs_readlink(struct memfs *fs, uint64_t ino, char *buf, size_t size);
+int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+	       uint64_t dir, const char *name, struct memfs_attr *out);
+int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
+		 const char *oldname, uint64_t newdir, const char *newname, unsigned flags);
 int memfs_unlink(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		 const char *name);
 int memfs_rmdir(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
@@ -97,6 +114,20 @@ int memfs_fsync(struct memfs *fs, uint64_t ino);
 int memfs_opendir(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino);
 int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 		  memfs_fill_fn *fill, void *ctx, bool plus);
+/* Extended attributes; a size of 0 asks for the size needed. */
+int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		   const char *name, const void *value, size_t size, int flags);
+ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *buf,
+		       size_t size);
+ssize_t memfs_listxattr(struct memfs *fs, uint64_t ino, char *buf, size_t size);
+int memfs_removexattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		      const char *name);
+
+int memfs_fallocate(struct memfs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len);
+int64_t memfs_lseek(struct memfs *fs, uint64_t ino, uint64_t off, int whence);
+ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
+			 uint64_t ino_out, uint64_t off_out, size_t len);
+
 int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		 int mask);
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);

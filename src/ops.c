@@ -463,6 +463,208 @@ static void op_interrupt(struct req *r)
 	debug("interrupt for unique %llu", (unsigned long long)ARG(struct fuse_interrupt_in)->unique);
 }
 
+/* The string after the NUL-terminated one at arg + off. */
+static const char *next_name(const struct req *r, const char *name)
+{
+	return name ? name_at(r, (size_t)(name - r->arg) + strlen(name) + 1) : NULL;
+}
+
+static void op_symlink(struct req *r)
+{
+	const char *name = name_at(r, 0), *target = next_name(r, name);
+	if (!target)
+		return reply_err(r, -EINVAL);
+	struct memfs_attr a;
+	reply_entry(r, memfs_symlink(r->w->s->fs, &r->cr, r->h->nodeid, name, target, &a), &a);
+}
+
+static void op_readlink(struct req *r)
+{
+	ssize_t n = memfs_readlink(r->w->s->fs, r->h->nodeid, r->w->out, r->w->s->out_size);
+	if (n < 0)
+		return reply_err(r, (int)n);
+	reply(r, 0, r->w->out, (size_t)n);
+}
+
+static void op_link(struct req *r)
+{
+	const struct fuse_link_in *in = ARG(struct fuse_link_in);
+	const char *name = name_at(r, sizeof(*in));
+	if (!name)
+		return reply_err(r, -EINVAL);
+	struct memfs_attr a;
+	reply_entry(r, memfs_link(r->w->s->fs, &r->cr, in->oldnodeid, r->h->nodeid, name, &a), &a);
+}
+
+static void rename_common(struct req *r, uint64_t newdir, unsigned flags, size_t fixed)
+{
+	const char *oldname = name_at(r, fixed), *newname = next_name(r, oldname);
+	if (!newname)
+		return reply_err(r, -EINVAL);
+	/* RENAME_WHITEOUT (4) needs overlayfs's whiteouts: not kept here. */
+	reply_err(r, memfs_rename(r->w->s->fs, &r->cr, r->h->nodeid, oldname, newdir,
+				  newname, flags));
+}
+
+static void op_rename(struct req *r)
+{
+	rename_common(r, ARG(struct fuse_rename_in)->newdir, 0, sizeof(struct fuse_rename_in));
+}
+
+static void op_rename2(struct req *r)
+{
+	const struct fuse_rename2_in *in = ARG(struct fuse_rename2_in);
+	rename_common(r, in->newdir, in->flags, sizeof(*in));
+}
+
+static void op_setxattr(struct req *r)
+{
+	size_t fixed = r->w->s->flags & FUSE_SETXATTR_EXT ? sizeof(struct fuse_setxattr_in)
+							  : FUSE_COMPAT_SETXATTR_IN_SIZE;
+	const struct fuse_setxattr_in *in = ARG(struct fuse_setxattr_in);
+	const char *name = name_at(r, fixed);
+	if (!name || r->arglen < fixed)
+		return reply_err(r, -EINVAL);
+	size_t value_off = (size_t)(name - r->arg) + strlen(name) + 1;
+	if (in->size > r->arglen - value_off)
+		return reply_err(r, -EINVAL);
+	reply_err(r, memfs_setxattr(r->w->s->fs, &r->cr, r->h->nodeid, name,
+				    r->arg + value_off, in->size, (int)in->flags));
+}
+
+/* GETXATTR and LISTXATTR: a size of 0 asks how much room is needed. */
+static void reply_xattr(struct req *r, ssize_t n, uint32_t size)
+{
+	if (n < 0)
+		return reply_err(r, (int)n);
+	if (size == 0) {
+		struct fuse_getxattr_out out = { .size = (uint32_t)n };
+		return reply(r, 0, &out, sizeof(out));
+	}
+	reply(r, 0, r->w->out, (size_t)n);
+}
+
+static uint32_t xattr_room(const struct req *r, uint32_t size)
+{
+	return size < r->w->s->out_size ? size : (uint32_t)r->w->s->out_size;
+}
+
+static void op_getxattr(struct req *r)
+{
+	const struct fuse_getxattr_in *in = ARG(struct fuse_getxattr_in);
+	const char *name = name_at(r, sizeof(*in));
+	if (!name)
+		return reply_err(r, -EINVAL);
+	uint32_t size = xattr_room(r, in->size);
+	reply_xattr(r, memfs_getxattr(r->w->s->fs, r->h->nodeid, name, r->w->out, size), size);
+}
+
+static void op_listxattr(struct req *r)
+{
+	uint32_t size = xattr_room(r, ARG(struct fuse_getxattr_in)->size);
+	reply_xattr(r, memfs_listxattr(r->w->s->fs, r->h->nodeid, r->w->out, size), size);
+}
+
+static void op_removexattr(struct req *r)
+{
+	const char *name = name_at(r, 0);
+	reply_err(r, name ? memfs_removexattr(r->w->s->fs, &r->cr, r->h->nodeid, name) : -EINVAL);
+}
+
+static void op_fallocate(struct req *r)
+{
+	const struct fuse_fallocate_in *in = ARG(struct fuse_fallocate_in);
+	reply_err(r, memfs_fallocate(r->w->s->fs, r->h->nodeid, (int)in->mode, in->offset,
+				     in->length));
+}
+
+static void op_lseek(struct req *r)
+{
+	const struct fuse_lseek_in *in = ARG(struct fuse_lseek_in);
+	int64_t off = memfs_lseek(r->w->s->fs, r->h->nodeid, in->offset, (int)in->whence);
+	if (off < 0)
+		return reply_err(r, (int)off);
+	struct fuse_lseek_out out = { .offset = (uint64_t)off };
+	reply(r, 0, &out, sizeof(out));
+}
+
+static void copy_range(struct req *r, bool wide)
+{
+	const struct fuse_copy_file_range_in *in = ARG(struct fuse_copy_file_range_in);
+	if (in->flags)
+		return reply_err(r, -EINVAL);
+	/* The old reply holds 32 bits. */
+	uint64_t len = wide ? in->len : in->len < (UINT32_MAX & ~4095u) ? in->len
+									: (UINT32_MAX & ~4095u);
+	ssize_t n = memfs_copy_range(r->w->s->fs, r->h->nodeid, in->off_in, in->nodeid_out,
+				     in->off_out, (size_t)len);
+	if (n < 0)
+		return reply_err(r, (int)n);
+	if (wide) {
+		struct fuse_copy_file_range_out out = { .bytes_copied = (uint64_t)n };
+		return reply(r, 0, &out, sizeof(out));
+	}
+	struct fuse_write_out out = { .size = (uint32_t)n };
+	reply(r, 0, &out, sizeof(out));
+}
+
+static void op_copy_file_range(struct req *r) { copy_range(r, false); }
+static void op_copy_file_range_64(struct req *r) { copy_range(r, true); }
+
+static void op_tmpfile(struct req *r)
+{
+	const struct fuse_create_in *in = ARG(struct fuse_create_in);
+	struct memfs *fs = r->w->s->fs;
+	struct memfs_attr a;
+	int err = memfs_tmpfile(fs, &r->cr, r->h->nodeid, in->mode, &a);
+	if (err)
+		return reply_err(r, err);
+	static const struct memfs_cred creator = { 0 };
+	int backing_id;
+	err = open_inode(r, &creator, a.ino, in->flags & ~O_TRUNC, &backing_id);
+	if (err) {
+		memfs_forget(fs, a.ino, 1);
+		return reply_err(r, err);
+	}
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} out = { 0 };
+	to_entry(r->w->s, &a, &out.e);
+	fill_open(backing_id, &out.o);
+	reply(r, 0, &out, sizeof(out));
+}
+
+static struct fuse_sx_time sx_time(struct timespec t)
+{
+	return (struct fuse_sx_time){ .tv_sec = t.tv_sec, .tv_nsec = (uint32_t)t.tv_nsec };
+}
+
+static void op_statx(struct req *r)
+{
+	struct memfs_attr a;
+	int err = memfs_getattr(r->w->s->fs, r->h->nodeid, &a);
+	if (err)
+		return reply_err(r, err);
+	const struct session *s = r->w->s;
+	struct fuse_statx_out out = {
+		.attr_valid = sec(s->cfg.attr_timeout_ns),
+		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
+		.stat = {
+			.mask = 0xfff, /* STATX_BASIC_STATS | STATX_BTIME */
+			.blksize = 4096, .nlink = a.nlink, .uid = a.uid, .gid = a.gid,
+			.mode = (uint16_t)a.mode, .ino = a.ino, .size = a.size,
+			.blocks = a.blocks,
+			.atime = sx_time(a.atime), .btime = sx_time(a.btime),
+			.ctime = sx_time(a.ctime), .mtime = sx_time(a.mtime),
+			/* rdev travels in the kernel's new_encode_dev() form */
+			.rdev_major = (a.rdev & 0xfff00) >> 8,
+			.rdev_minor = (a.rdev & 0xff) | ((a.rdev >> 12) & 0xfff00),
+		},
+	};
+	reply(r, 0, &out, sizeof(out));
+}
+
 struct op {
 	void (*fn)(struct req *r);
 	uint32_t min_arg; /* the fixed part of the arguments */
@@ -495,6 +697,23 @@ static const struct op ops[FUSE_OPCODE_MAX] = {
 	[FUSE_ACCESS] = { op_access, sizeof(struct fuse_access_in) },
 	[FUSE_INTERRUPT] = { op_interrupt, sizeof(struct fuse_interrupt_in), true },
 	[FUSE_DESTROY] = { op_ok, 0 },
+	[FUSE_SYNCFS] = { op_ok, sizeof(struct fuse_syncfs_in) },
+	[FUSE_SYMLINK] = { op_symlink, 4 },
+	[FUSE_READLINK] = { op_readlink, 0 },
+	[FUSE_LINK] = { op_link, sizeof(struct fuse_link_in) + 1 },
+	[FUSE_RENAME] = { op_rename, sizeof(struct fuse_rename_in) + 4 },
+	[FUSE_RENAME2] = { op_rename2, sizeof(struct fuse_rename2_in) + 4 },
+	[FUSE_SETXATTR] = { op_setxattr, FUSE_COMPAT_SETXATTR_IN_SIZE + 1 },
+	[FUSE_GETXATTR] = { op_getxattr, sizeof(struct fuse_getxattr_in) + 1 },
+	[FUSE_LISTXATTR] = { op_listxattr, sizeof(struct fuse_getxattr_in) },
+	[FUSE_REMOVEXATTR] = { op_removexattr, 1 },
+	[FUSE_FALLOCATE] = { op_fallocate, sizeof(struct fuse_fallocate_in) },
+	[FUSE_LSEEK] = { op_lseek, sizeof(struct fuse_lseek_in) },
+	[FUSE_COPY_FILE_RANGE] = { op_copy_file_range, sizeof(struct fuse_copy_file_range_in) },
+	[FUSE_COPY_FILE_RANGE_64] = { op_copy_file_range_64,
+				      sizeof(struct fuse_copy_file_range_in) },
+	[FUSE_TMPFILE] = { op_tmpfile, sizeof(struct fuse_create_in) },
+	[FUSE_STATX] = { op_statx, sizeof(struct fuse_statx_in) },
 };
 
 void dispatch(struct worker *w, size_t len)
