@@ -3,6 +3,7 @@
 #ifndef RAMFUSE_LOCK_H
 #define RAMFUSE_LOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,12 @@ static inline void lock(lock_t *l)
 		syscall(SYS_futex, &l->v, LOCK_FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
 		c = __atomic_exchange_n(&l->v, 2, __ATOMIC_ACQUIRE);
 	}
+}
+
+static inline bool trylock(lock_t *l)
+{
+	uint32_t c = 0;
+	return __atomic_compare_exchange_n(&l->v, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static inline void unlock(lock_t *l)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,9 +31,10 @@ struct inode {
 	lock_t lock;
 	uint32_t mode, nlink, uid, gid, rdev;
 	uint32_t nopen;
-	int32_t fd; /* a regular file's data in the store, -1 while it has none */
+	int32_t fd; /* a regular file's data in the store, or -1 */
 	int32_t backing_id; /* registered for passthrough while backing_refs */
 	uint32_t backing_refs;
+	bool stored; /* has a file in the store; its fd may be closed */
 	uint64_t ino, generation, nlookup;
 	uint64_t size;
 	uint64_t allocated; /* bytes charged to size= */
@@ -63,6 +65,9 @@ struct memfs {
 	uint32_t *free_inos;
 	size_t nfree, free_cap;
 	uint64_t ninodes, nbytes, generation; /* atomics */
+	/* Data files' descriptors: past the budget, idle ones are closed
+	 * (files in the private tmpfs can be opened again by name). */
+	uint64_t nfds, fd_budget, evict_cursor; /* atomics */
 };
 
 static struct timespec now(void)
@@ -137,8 +142,11 @@ static void charge(struct memfs *fs, int64_t delta)
 
 static void destroy_inode(struct memfs *fs, struct inode *i)
 {
-	if (i->fd >= 0)
+	if (i->stored) {
 		store_remove(&fs->store, i->fd, i->ino, i->generation);
+		if (i->fd >= 0)
+			__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
+	}
 	charge(fs, -(int64_t)i->allocated);
 	if (S_ISDIR(i->mode) && i->u.dir) {
 		dir_clear(i->u.dir);
@@ -279,6 +287,10 @@ int memfs_new(struct memfs **out, const struct memfs_config *cfg)
 	fs->cfg = *cfg;
 	fs->next_ino = MEMFS_ROOT;
 	store_init(&fs->store, cfg->max_bytes);
+	/* Leave room for the device fds and the rest of the process. */
+	struct rlimit rl;
+	uint64_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+	fs->fd_budget = limit > 512 ? limit - 384 : 128;
 	struct inode *root;
 	int err = new_inode(fs, S_IFDIR | (cfg->root_mode & 07777), &root);
 	if (err) {
@@ -373,6 +385,57 @@ void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup)
 	put_locked(fs, i);
 }
 
+/* Closes the descriptors of some idle data files, the next ones after the
+ * last stop of a clock hand over the inode table.  Inodes locked by anyone
+ * (the caller's own included) are passed over. */
+static void evict_fds(struct memfs *fs)
+{
+	uint64_t end = __atomic_load_n(&fs->next_ino, __ATOMIC_ACQUIRE);
+	uint64_t want = fs->fd_budget / 8 + 1, closed = 0;
+	uint64_t n = __atomic_load_n(&fs->evict_cursor, __ATOMIC_RELAXED);
+	for (uint64_t seen = 0; seen < end && closed < want; seen++, n++) {
+		if (n >= end)
+			n = MEMFS_ROOT;
+		struct inode *i = get(fs, n);
+		if (!i || i->fd < 0 || !trylock(&i->lock))
+			continue;
+		if (i->fd >= 0) {
+			close(i->fd);
+			i->fd = -1;
+			closed++;
+		}
+		unlock(&i->lock);
+	}
+	__atomic_store_n(&fs->evict_cursor, n, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&fs->nfds, closed, __ATOMIC_RELAXED);
+}
+
+/* The descriptor of i's data file, made (if create) or opened again. */
+static int data_fd(struct memfs *fs, struct inode *i, bool create)
+{
+	if (i->fd >= 0)
+		return i->fd;
+	if (!i->stored && !create)
+		return -ENODATA;
+	if (store_can_reopen(&fs->store) &&
+	    __atomic_load_n(&fs->nfds, __ATOMIC_RELAXED) >= fs->fd_budget)
+		evict_fds(fs);
+	int fd = i->stored ? store_reopen(&fs->store, i->ino, i->generation)
+			   : store_create(&fs->store, i->ino, i->generation);
+	if (fd < 0)
+		return fd;
+	i->fd = fd;
+	i->stored = true;
+	__atomic_add_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
+	return fd;
+}
+
+static int ensure_data(struct memfs *fs, struct inode *i)
+{
+	int fd = data_fd(fs, i, true);
+	return fd < 0 ? fd : 0;
+}
+
 static bool same_time(struct timespec a, struct timespec b)
 {
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
@@ -383,7 +446,7 @@ static bool same_time(struct timespec a, struct timespec b)
 static void refresh_data(struct memfs *fs, struct inode *i)
 {
 	struct stat st;
-	if (i->fd < 0 || fstat(i->fd, &st) < 0)
+	if (!i->stored || data_fd(fs, i, false) < 0 || fstat(i->fd, &st) < 0)
 		return;
 	i->size = (uint64_t)st.st_size;
 	uint64_t bytes = (uint64_t)st.st_blocks * 512;
@@ -403,16 +466,6 @@ static void data_changed(struct memfs *fs, struct inode *i)
 	i->mtime = i->ctime = now();
 }
 
-static int ensure_data(struct memfs *fs, struct inode *i)
-{
-	if (i->fd >= 0)
-		return 0;
-	int fd = store_create(&fs->store, i->ino, i->generation);
-	if (fd < 0)
-		return fd;
-	i->fd = fd;
-	return 0;
-}
 
 int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
 {
@@ -506,7 +559,7 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		changed = true;
 		/* Mark the data file too, so a later write behind our back
 		 * shows as a change even within the same clock tick. */
-		if (i->fd >= 0) {
+		if (i->stored && data_fd(fs, i, false) >= 0) {
 			struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, i->mtime };
 			if (futimens(i->fd, ts) == 0)
 				i->data_mtime = i->mtime;
@@ -1006,7 +1059,10 @@ ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint6
 	ssize_t n = 0;
 	if (off < i->size) {
 		size_t want = i->size - off < size ? (size_t)(i->size - off) : size;
-		while ((size_t)n < want) {
+		int fd = data_fd(fs, i, false);
+		if (fd < 0)
+			want = 0, n = fd;
+		while (n >= 0 && (size_t)n < want) {
 			ssize_t r = pread(i->fd, (char *)buf + n, want - n, (off_t)(off + n));
 			if (r < 0) {
 				n = -errno;
@@ -1326,8 +1382,10 @@ int64_t memfs_lseek(struct memfs *fs, uint64_t ino, uint64_t off, int whence)
 		return -ESTALE;
 	lock(&i->lock);
 	int64_t res;
-	if (i->fd < 0) /* no data: an empty file */
+	if (!i->stored) /* no data: an empty file */
 		res = -ENXIO;
+	else if ((res = data_fd(fs, i, false)) < 0)
+		;
 	else if ((res = lseek(i->fd, (off_t)off, whence)) < 0)
 		res = -errno;
 	unlock(&i->lock);
@@ -1350,6 +1408,8 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 		if (len > in->size - off_in)
 			len = (size_t)(in->size - off_in);
 		n = ensure_data(fs, out);
+		if (!n && data_fd(fs, in, false) < 0)
+			n = -EIO;
 		if (!n && !store_limits_itself(&fs->store) &&
 		    memfs_byte_count(fs) + len > fs->cfg.max_bytes)
 			n = -ENOSPC;

@@ -85,9 +85,26 @@ int store_create(struct store *st, uint64_t ino, uint64_t generation)
 	return errno == EMFILE || errno == ENFILE ? -ENOSPC : -errno;
 }
 
+bool store_can_reopen(const struct store *st)
+{
+	return st->mnt_fd >= 0;
+}
+
+int store_reopen(struct store *st, uint64_t ino, uint64_t generation)
+{
+	if (st->mnt_fd < 0)
+		return -ENOSYS;
+	char name[40];
+	file_name(name, sizeof(name), ino, generation);
+	int fd = openat(st->mnt_fd, name, O_RDWR | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
+/* fd may be -1: the file was closed to save descriptors. */
 void store_remove(struct store *st, int fd, uint64_t ino, uint64_t generation)
 {
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (st->mnt_fd >= 0) {
 		char name[40];
 		file_name(name, sizeof(name), ino, generation);

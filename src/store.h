@@ -17,6 +17,9 @@ int store_init(struct store *st, uint64_t max_bytes);
 void store_fini(struct store *st);
 bool store_limits_itself(const struct store *st);
 int store_create(struct store *st, uint64_t ino, uint64_t generation);
+/* Opens a file made before; -ENOSYS where files cannot be opened again. */
+int store_reopen(struct store *st, uint64_t ino, uint64_t generation);
+bool store_can_reopen(const struct store *st);
 void store_remove(struct store *st, int fd, uint64_t ino, uint64_t generation);
 /* Bytes allocated, or UINT64_MAX when the caller must count them. */
 uint64_t store_used(const struct store *st);
