@@ -64,8 +64,14 @@ ssize_t dev_receive(int fd, void *buf, size_t size, uint64_t retries[DEV_RETRY_N
 		case EAGAIN: { /* a non-blocking fd: wait until a request is queued */
 			counter_inc(&retries[DEV_RETRY_EAGAIN]);
 			struct pollfd p = { .fd = fd, .events = POLLIN };
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
-				return -errno;
+			if (poll(&p, 1, -1) < 0) {
+				if (errno != EINTR)
+					return -errno;
+				if (__atomic_load_n(stop, __ATOMIC_ACQUIRE))
+					return -EINTR;
+				counter_inc(&retries[DEV_RETRY_EINTR]);
+				continue;
+			}
 			if (p.revents & (POLLERR | POLLHUP))
 				return -ENODEV;
 			continue;

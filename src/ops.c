@@ -3,8 +3,10 @@
  * request was found long enough to hold it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "counter.h"
 #include "log.h"
@@ -12,6 +14,7 @@
 
 struct req {
 	struct worker *w;
+	enum fault_action fault; /* what is left to do when replying */
 	const struct fuse_in_header *h;
 	const char *arg; /* the opcode's arguments, without extensions */
 	size_t arglen;
@@ -50,10 +53,44 @@ const char *opcode_name(uint32_t opcode)
 	return opcode < FUSE_OPCODE_MAX && names[opcode] ? names[opcode] : NULL;
 }
 
+/* Sends what a fault asks for besides (or instead of) the right reply. */
+static int send_faulty(struct req *r, int err, struct iovec *iov, int iovcnt)
+{
+	struct worker *w = r->w;
+	int res;
+	switch (r->fault) {
+	case FAULT_BADUNIQUE:
+		res = dev_send(w->fd, r->h->unique ^ (1ULL << 62), err, iov, iovcnt);
+		debug("fd %d unique %llu: reply to a wrong unique: %s", w->fd,
+		      (unsigned long long)r->h->unique, strerror(-res));
+		if (res < 0)
+			counter_inc(&w->failed_replies);
+		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+	case FAULT_TWICE:
+		res = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+		int again = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+		debug("fd %d unique %llu: second reply: %s", w->fd,
+		      (unsigned long long)r->h->unique, strerror(-again));
+		if (again < 0)
+			counter_inc(&w->failed_replies);
+		return res;
+	case FAULT_SHORT:
+		for (int i = iovcnt - 1; i > 0; i--)
+			if (iov[i].iov_len) {
+				iov[i].iov_len--;
+				break;
+			}
+		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+	default:
+		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+	}
+}
+
 static void send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 {
 	struct worker *w = r->w;
-	int res = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+	int res = r->fault == FAULT_NONE ? dev_send(w->fd, r->h->unique, err, iov, iovcnt)
+					  : send_faulty(r, err, iov, iovcnt);
 	if (log_debug_on()) {
 		size_t len = sizeof(struct fuse_out_header);
 		for (int i = 1; i < iovcnt; i++)
@@ -65,10 +102,12 @@ static void send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 			debug("fd %d unique %llu reply 0 len %zu", w->fd,
 			      (unsigned long long)r->h->unique, len);
 	}
-	if (res == -ENOENT) /* interrupted: the kernel stopped waiting */
+	if (res == -ENOENT) { /* interrupted: the kernel stopped waiting */
 		counter_inc(&w->enoent_replies);
-	else if (res < 0)
+	} else if (res < 0) {
+		counter_inc(&w->failed_replies);
 		msg("reply to unique %llu: %s", (unsigned long long)r->h->unique, strerror(-res));
+	}
 }
 
 static void reply(struct req *r, int err, const void *data, size_t len)
@@ -456,11 +495,26 @@ static void op_access(struct req *r)
 				  (int)ARG(struct fuse_access_in)->mask));
 }
 
+/* Requests are served to the end without blocking, except those a fault
+ * delays: those are woken and answer EINTR.  An INTERRUPT that finds no
+ * request may have overtaken it on another worker: EAGAIN asks the kernel
+ * to send it again (if the request is already answered, it ignores that). */
 static void op_interrupt(struct req *r)
 {
-	/* Requests are served to the end without blocking, so there is
-	 * nothing to cancel; the kernel gets the original's reply. */
-	debug("interrupt for unique %llu", (unsigned long long)ARG(struct fuse_interrupt_in)->unique);
+	uint64_t target = ARG(struct fuse_interrupt_in)->unique;
+	struct session *s = r->w->s;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+		if (__atomic_load_n(&w->busy_unique, __ATOMIC_ACQUIRE) != target)
+			continue;
+		__atomic_store_n(&w->interrupted, 1, __ATOMIC_RELEASE);
+		pthread_kill(w->thread, SIGUSR2);
+		counter_inc(&r->w->interrupts);
+		debug("interrupt for unique %llu: worker %u", (unsigned long long)target, i);
+		return;
+	}
+	debug("interrupt for unique %llu: not in progress", (unsigned long long)target);
+	reply_err(r, -EAGAIN);
 }
 
 /* The string after the NUL-terminated one at arg + off. */
@@ -716,6 +770,56 @@ static const struct op ops[FUSE_OPCODE_MAX] = {
 	[FUSE_STATX] = { op_statx, sizeof(struct fuse_statx_in) },
 };
 
+/* The name a request is about, for faults that pick requests by name. */
+static const char *request_name(const struct req *r)
+{
+	switch (r->h->opcode) {
+	case FUSE_LOOKUP: case FUSE_UNLINK: case FUSE_RMDIR: case FUSE_SYMLINK:
+	case FUSE_REMOVEXATTR:
+		return name_at(r, 0);
+	case FUSE_MKDIR: return name_at(r, sizeof(struct fuse_mkdir_in));
+	case FUSE_MKNOD: return name_at(r, sizeof(struct fuse_mknod_in));
+	case FUSE_CREATE: return name_at(r, sizeof(struct fuse_create_in));
+	case FUSE_LINK: return name_at(r, sizeof(struct fuse_link_in));
+	case FUSE_RENAME: return name_at(r, sizeof(struct fuse_rename_in));
+	case FUSE_RENAME2: return name_at(r, sizeof(struct fuse_rename2_in));
+	case FUSE_GETXATTR: return name_at(r, sizeof(struct fuse_getxattr_in));
+	default: return NULL;
+	}
+}
+
+/* Returns true when the fault took the request over. */
+static bool apply_fault(struct req *r)
+{
+	struct session *s = r->w->s;
+	struct fault *f = fault_match(s->cfg.faults, s->cfg.nfaults, r->h->opcode,
+				      r->h->nodeid, request_name(r));
+	if (!f)
+		return false;
+	debug("fd %d unique %llu: fault %d", r->w->fd, (unsigned long long)r->h->unique,
+	      (int)f->action);
+	switch (f->action) {
+	case FAULT_DELAY: {
+		struct timespec ts = { f->value / 1000, (long)(f->value % 1000) * 1000000 };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+			if (__atomic_load_n(&r->w->interrupted, __ATOMIC_ACQUIRE)) {
+				reply_err(r, -EINTR); /* nothing was done */
+				return true;
+			}
+		}
+		return false;
+	}
+	case FAULT_ERROR:
+		reply_err(r, -(int)f->value);
+		return true;
+	case FAULT_DROP:
+		return true;
+	default:
+		r->fault = f->action;
+		return false;
+	}
+}
+
 void dispatch(struct worker *w, size_t len)
 {
 	const struct fuse_in_header *h = (const void *)w->in;
@@ -746,5 +850,9 @@ void dispatch(struct worker *w, size_t len)
 		return;
 	}
 	r.arglen -= extlen;
-	op->fn(&r);
+	__atomic_store_n(&w->interrupted, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->busy_unique, h->unique, __ATOMIC_RELEASE);
+	if (!w->s->cfg.nfaults || !apply_fault(&r))
+		op->fn(&r);
+	__atomic_store_n(&w->busy_unique, 0, __ATOMIC_RELEASE);
 }

@@ -204,6 +204,14 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 			o->session.passthrough = PASSTHROUGH_OFF;
 		else
 			bad = -EINVAL;
+	} else if (IS("fault") && val) {
+		if (o->session.nfaults == FAULT_MAX) {
+			snprintf(err, errlen, "more than %d fault= options", FAULT_MAX);
+			return -EINVAL;
+		}
+		return fault_parse(&o->session.faults[o->session.nfaults++], val, err, errlen);
+	} else if (IS("nonblock") && !val) {
+		o->session.nonblock = true;
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
 		bad = *val ? 0 : -EINVAL;

@@ -1,6 +1,7 @@
 /* The session: INIT, then one worker thread per device fd, each running
  * receive -> dispatch -> reply on its own buffers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,7 +198,9 @@ int session_start(struct session *s)
 		w->index = i;
 		w->fd = s->fd;
 		if (i > 0 && s->cloned) {
-			int fd = dev_clone(s->fd);
+			struct fault *f = fault_match(s->cfg.faults, s->cfg.nfaults,
+						      FAULT_OP_CLONE, 0, NULL);
+			int fd = f ? -(int)f->value : dev_clone(s->fd);
 			if (fd < 0) {
 				debug("FUSE_DEV_IOC_CLONE: %s: workers share one fd", strerror(-fd));
 				s->cloned = false;
@@ -205,6 +208,8 @@ int session_start(struct session *s)
 				w->fd = fd;
 			}
 		}
+		if (s->cfg.nonblock && fcntl(w->fd, F_SETFL, O_NONBLOCK) < 0)
+			msg("O_NONBLOCK on fd %d: %s", w->fd, strerror(errno));
 		w->in = malloc(s->in_size);
 		w->out = malloc(s->out_size);
 		if (!w->in || !w->out)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dev.h"
+#include "fault.h"
 #include "fuse_abi.h"
 #include "memfs.h"
 
@@ -18,6 +19,9 @@ struct session_config {
 	uint64_t entry_timeout_ns, attr_timeout_ns;
 	enum passthrough_mode passthrough;
 	const char *stats_path;
+	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
+	struct fault faults[FAULT_MAX];
+	unsigned nfaults;
 };
 
 struct worker {
@@ -31,6 +35,10 @@ struct worker {
 	uint64_t ops[FUSE_OPCODE_MAX];
 	uint64_t retries[DEV_RETRY_NR];
 	uint64_t enoent_replies;
+	uint64_t failed_replies; /* the kernel refused the reply */
+	uint64_t busy_unique;    /* atomic: the request being served, or 0 */
+	int interrupted;         /* atomic: FUSE_INTERRUPT came for it */
+	uint64_t interrupts;     /* INTERRUPTs that found their request */
 };
 
 struct session {

@@ -25,6 +25,7 @@ int stats_write(struct session *s)
 	if (!f)
 		return -errno;
 	uint64_t ops[FUSE_OPCODE_MAX] = { 0 }, retries[DEV_RETRY_NR] = { 0 }, enoent = 0;
+	uint64_t failed = 0, fault_hits = 0, interrupts = 0;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		const struct worker *w = &s->workers[i];
 		for (int op = 0; op < FUSE_OPCODE_MAX; op++)
@@ -32,7 +33,11 @@ int stats_write(struct session *s)
 		for (int r = 0; r < DEV_RETRY_NR; r++)
 			retries[r] += counter_get(&w->retries[r]);
 		enoent += counter_get(&w->enoent_replies);
+		failed += counter_get(&w->failed_replies);
+		interrupts += counter_get(&w->interrupts);
 	}
+	for (unsigned i = 0; i < s->cfg.nfaults; i++)
+		fault_hits += __atomic_load_n(&s->cfg.faults[i].hits, __ATOMIC_RELAXED);
 	ops[FUSE_INIT] += s->minor != 0; /* answered before the workers started */
 	fprintf(f, "seq %llu\npid %d\nproto %u.%u\nflags 0x%llx\nworkers %u\nclone %d\n"
 		"passthrough %d\n",
@@ -46,7 +51,9 @@ int stats_write(struct session *s)
 	for (unsigned i = 0; i < s->nworkers; i++)
 		fprintf(f, "fd.%u %llu\n", i,
 			(unsigned long long)counter_get(&s->workers[i].requests));
-	fprintf(f, "reply.enoent %llu\n", (unsigned long long)enoent);
+	fprintf(f, "reply.enoent %llu\nreply.error %llu\nfault.hits %llu\ninterrupt.found %llu\n",
+		(unsigned long long)enoent, (unsigned long long)failed,
+		(unsigned long long)fault_hits, (unsigned long long)interrupts);
 	for (int r = 0; r < DEV_RETRY_NR; r++)
 		fprintf(f, "retry.%s %llu\n", retry_names[r], (unsigned long long)retries[r]);
 	fprintf(f, "backing.open %llu\nbacking.close %llu\ninodes %llu\nbytes %llu\n",
