@@ -29,19 +29,26 @@ TEST_HDRS := $(wildcard test/*.h)
 all: $(B)/ramfuse tests
 	@printf 'build/ramfuse: %s bytes\n' $$(stat -c %s $(B)/ramfuse)
 
+# V=1 shows the commands
+Q := $(if $(V),,@)
+
 $(B)/ramfuse: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS)
 
 $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 tests: $(TEST_BINS) $(B)/test/run-tests
 
 $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
-	$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
 
 $(B)/test/run-tests: test/runner.c | $(B)/test
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(B)/obj $(B)/test:
 	mkdir -p $@

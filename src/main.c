@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -112,6 +113,8 @@ static void parse_args(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
+		msg(optind == argc ? "no MOUNTPOINT given" : "unexpected argument '%s'",
+		    argv[optind == argc ? 0 : argc - 1]);
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
@@ -294,6 +297,9 @@ int main(int argc, char **argv)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
 	report_ready(&notify_fd);
 	int status = serve(&s, mnt);
+	struct statfs sf; /* statfs always asks the server: no cache answers it */
+	if (statfs(mnt, &sf) < 0 && errno == ENOTCONN)
+		msg("%s: the connection was aborted; the mount stays until unmounted", mnt);
 	res = stats_write(&s);
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cred.h"
 #include "dir.h"
 #include "lock.h"
 #include "memfs.h"
@@ -224,7 +225,7 @@ static void fill_attr(const struct inode *i, struct memfs_attr *a)
 }
 
 /* Permission checks for when the kernel does not make them
- * (default_permissions off).  Supplementary groups are not known here. */
+ * (default_permissions off). */
 static int may(const struct memfs *fs, const struct memfs_cred *cr,
 	       const struct inode *i, int mask)
 {
@@ -238,7 +239,7 @@ static int may(const struct memfs *fs, const struct memfs_cred *cr,
 	uint32_t bits = i->mode;
 	if (cr->uid == i->uid)
 		bits >>= 6;
-	else if (cr->gid == i->gid)
+	else if (cred_in_group(cr, i->gid))
 		bits >>= 3;
 	return (bits & mask & 7) == (unsigned)(mask & 7) ? 0 : -EACCES;
 }
@@ -488,8 +489,15 @@ static int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size)
 		return -EINVAL;
 	if (size > INT64_MAX)
 		return -EFBIG;
-	if (size == i->size)
+	if (i->backing_refs)
+		refresh_data(fs, i);
+	if (size == i->size) {
+		/* tmpfs still cuts away the pages past EOF, and stamps the file
+		 * for it, when there are any */
+		if (i->allocated)
+			i->mtime = i->ctime = now();
 		return 0;
+	}
 	int err = ensure_data(fs, i);
 	if (err)
 		return err;

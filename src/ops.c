@@ -244,6 +244,11 @@ static void op_setattr(struct req *r)
 	if ((sa.atime.tv_nsec >= 1000000000 && (sa.valid & MEMFS_SET_ATIME)) ||
 	    (sa.mtime.tv_nsec >= 1000000000 && (sa.valid & MEMFS_SET_MTIME)))
 		return reply_err(r, -EINVAL);
+	/* ftruncate(2) stamps mtime and ctime even when the size stays, as
+	 * the VFS asks of tmpfs; truncate(2) by path does not.  The kernel
+	 * sends neither time here, but only ftruncate comes with a handle. */
+	if ((in->valid & (FATTR_SIZE | FATTR_FH)) == (FATTR_SIZE | FATTR_FH))
+		sa.valid |= MEMFS_SET_MTIME_NOW;
 	struct memfs_attr a;
 	reply_attr(r, memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a), &a);
 }
