@@ -31,6 +31,7 @@ struct dir {
 	struct dir_slot *slots; /* sorted by cookie */
 	uint32_t nslots, cap, nremoved;
 	uint64_t next_cookie;
+	uint64_t parent; /* the parent directory's inode number, kept by memfs */
 };
 
 /* The first cookie; offsets 1 and 2 are "." and "..". */

@@ -184,11 +184,16 @@ static int serve(struct session *s, const char *mnt)
 		msg("signalfd: %s", strerror(errno));
 		return 1;
 	}
-	bool unmounting = false;
+	bool unmounting = false, stopping = false;
 	while (session_running(s)) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
 				       { .fd = s->done_fd, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0)
+		/* A worker busy with a request when told to stop misses the
+		 * signal and blocks in read again: tell it again. */
+		int n = poll(p, 2, stopping ? 100 : -1);
+		if (n == 0 && stopping)
+			session_stop(s);
+		if (n <= 0)
 			continue;
 		struct signalfd_siginfo si;
 		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -207,8 +212,10 @@ static int serve(struct session *s, const char *mnt)
 			msg("unmounting %s: %s", mnt, strerror(-res));
 		/* A clean unmount ends the workers by itself; a lazy one leaves
 		 * users behind, whose calls will fail once our fds close. */
-		if (res != 0)
+		if (res != 0) {
 			session_stop(s);
+			stopping = true;
+		}
 	}
 	session_join(s);
 	close(sfd);

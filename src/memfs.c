@@ -28,26 +28,35 @@
 #define MAX_CHUNKS (1u << 16)
 #define MAX_INO ((uint64_t)MAX_CHUNKS * CHUNK_SIZE)
 
+/* A timestamp in 12 bytes: there is one inode per file, and a million
+ * files should fit in 256 MiB of daemon memory. */
+struct stamp {
+	int64_t sec;
+	uint32_t nsec;
+} __attribute__((packed, aligned(4)));
+
+/* A regular file's data, from its first byte on. */
+struct data {
+	int32_t fd; /* the file in the store; -1 while closed to save fds */
+	int32_t backing_id; /* registered for passthrough while backing_refs */
+	uint32_t backing_refs;
+	uint64_t allocated; /* bytes charged to size= */
+	struct timespec mtime; /* the store file's mtime when last seen */
+};
+
 struct inode {
 	lock_t lock;
 	uint32_t mode, nlink, uid, gid, rdev;
 	uint32_t nopen;
-	int32_t fd; /* a regular file's data in the store, or -1 */
-	int32_t backing_id; /* registered for passthrough while backing_refs */
-	uint32_t backing_refs;
-	bool stored; /* has a file in the store; its fd may be closed */
 	uint64_t ino, generation, nlookup;
 	uint64_t size;
-	uint64_t allocated; /* bytes charged to size= */
-	struct timespec atime, mtime, ctime;
-	struct timespec data_mtime; /* the data file's mtime when last seen */
-	struct timespec btime;
+	struct stamp atime, mtime, ctime, btime;
 	struct xattr *xattrs;
 	union {
+		struct data *data; /* regular files; NULL while empty */
 		struct dir *dir;
 		char *target;
 	} u;
-	uint64_t parent; /* directories only */
 };
 
 struct xattr {
@@ -71,11 +80,36 @@ struct memfs {
 	uint64_t nfds, fd_budget, evict_cursor; /* atomics */
 };
 
-static struct timespec now(void)
+static struct stamp stamp_of(struct timespec ts)
+{
+	return (struct stamp){ ts.tv_sec, (uint32_t)ts.tv_nsec };
+}
+
+static struct timespec timespec_of(struct stamp s)
+{
+	return (struct timespec){ .tv_sec = s.sec, .tv_nsec = s.nsec };
+}
+
+static bool stamp_le(struct stamp a, struct stamp b)
+{
+	return a.sec < b.sec || (a.sec == b.sec && a.nsec <= b.nsec);
+}
+
+static uint64_t allocated(const struct inode *i)
+{
+	return S_ISREG(i->mode) && i->u.data ? i->u.data->allocated : 0;
+}
+
+static uint32_t backing_refs(const struct inode *i)
+{
+	return S_ISREG(i->mode) && i->u.data ? i->u.data->backing_refs : 0;
+}
+
+static struct stamp now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts;
+	return stamp_of(ts);
 }
 
 static struct inode *get(struct memfs *fs, uint64_t ino)
@@ -143,12 +177,14 @@ static void charge(struct memfs *fs, int64_t delta)
 
 static void destroy_inode(struct memfs *fs, struct inode *i)
 {
-	if (i->stored) {
-		store_remove(&fs->store, i->fd, i->ino, i->generation);
-		if (i->fd >= 0)
+	if (S_ISREG(i->mode) && i->u.data) {
+		struct data *d = i->u.data;
+		store_remove(&fs->store, d->fd, i->ino, i->generation);
+		if (d->fd >= 0)
 			__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
+		charge(fs, -(int64_t)d->allocated);
+		free(d);
 	}
-	charge(fs, -(int64_t)i->allocated);
 	if (S_ISDIR(i->mode) && i->u.dir) {
 		dir_clear(i->u.dir);
 		free(i->u.dir);
@@ -195,7 +231,6 @@ static int new_inode(struct memfs *fs, uint32_t mode, struct inode **out)
 		i->size = 2 * BOGO_DIRENT_SIZE;
 	}
 	i->mode = mode;
-	i->fd = -1;
 	i->generation = __atomic_add_fetch(&fs->generation, 1, __ATOMIC_RELAXED);
 	i->atime = i->mtime = i->ctime = i->btime = now();
 	*out = i;
@@ -212,11 +247,11 @@ static void fill_attr(const struct inode *i, struct memfs_attr *a)
 	a->ino = i->ino;
 	a->generation = i->generation;
 	a->size = i->size;
-	a->blocks = i->allocated / 512;
-	a->atime = i->atime;
-	a->mtime = i->mtime;
-	a->ctime = i->ctime;
-	a->btime = i->btime;
+	a->blocks = allocated(i) / 512;
+	a->atime = timespec_of(i->atime);
+	a->mtime = timespec_of(i->mtime);
+	a->ctime = timespec_of(i->ctime);
+	a->btime = timespec_of(i->btime);
 	a->mode = i->mode;
 	a->nlink = i->nlink;
 	a->uid = i->uid;
@@ -261,12 +296,9 @@ static int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
 /* relatime: touch atime only when it is older than mtime/ctime or a day. */
 static void touch_atime(struct inode *i)
 {
-	struct timespec t = now();
-	if (i->atime.tv_sec < i->mtime.tv_sec ||
-	    (i->atime.tv_sec == i->mtime.tv_sec && i->atime.tv_nsec <= i->mtime.tv_nsec) ||
-	    i->atime.tv_sec < i->ctime.tv_sec ||
-	    (i->atime.tv_sec == i->ctime.tv_sec && i->atime.tv_nsec <= i->ctime.tv_nsec) ||
-	    t.tv_sec - i->atime.tv_sec >= 24 * 3600)
+	struct stamp t = now();
+	if (stamp_le(i->atime, i->mtime) || stamp_le(i->atime, i->ctime) ||
+	    t.sec - i->atime.sec >= 24 * 3600)
 		i->atime = t;
 }
 
@@ -303,7 +335,7 @@ int memfs_new(struct memfs **out, const struct memfs_config *cfg)
 	root->nlookup = 1; /* the kernel's reference, never forgotten */
 	root->uid = cfg->root_uid;
 	root->gid = cfg->root_gid;
-	root->parent = MEMFS_ROOT;
+	root->u.dir->parent = MEMFS_ROOT;
 	publish(fs, root);
 	*out = fs;
 	return 0;
@@ -349,7 +381,7 @@ int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
 	if (!strcmp(name, ".")) {
 		child = d;
 	} else if (!strcmp(name, "..")) {
-		uint64_t parent = d->parent;
+		uint64_t parent = d->u.dir->parent;
 		unlock(&d->lock); /* the parent is locked before its children */
 		child = get(fs, parent);
 		if (!child)
@@ -398,11 +430,12 @@ static void evict_fds(struct memfs *fs)
 		if (n >= end)
 			n = MEMFS_ROOT;
 		struct inode *i = get(fs, n);
-		if (!i || i->fd < 0 || !trylock(&i->lock))
+		if (!i || !S_ISREG(i->mode) || !trylock(&i->lock))
 			continue;
-		if (i->fd >= 0) {
-			close(i->fd);
-			i->fd = -1;
+		struct data *d = i->u.data;
+		if (d && d->fd >= 0) {
+			close(d->fd);
+			d->fd = -1;
 			closed++;
 		}
 		unlock(&i->lock);
@@ -414,21 +447,33 @@ static void evict_fds(struct memfs *fs)
 /* The descriptor of i's data file, made (if create) or opened again. */
 static int data_fd(struct memfs *fs, struct inode *i, bool create)
 {
-	if (i->fd >= 0)
-		return i->fd;
-	if (!i->stored && !create)
+	struct data *d = i->u.data;
+	if (d && d->fd >= 0)
+		return d->fd;
+	if (!d && !create)
 		return -ENODATA;
 	if (store_can_reopen(&fs->store) &&
 	    __atomic_load_n(&fs->nfds, __ATOMIC_RELAXED) >= fs->fd_budget)
 		evict_fds(fs);
-	int fd = i->stored ? store_reopen(&fs->store, i->ino, i->generation)
-			   : store_create(&fs->store, i->ino, i->generation);
-	if (fd < 0)
-		return fd;
-	i->fd = fd;
-	i->stored = true;
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		int fd = store_create(&fs->store, i->ino, i->generation);
+		if (fd < 0) {
+			free(d);
+			return fd;
+		}
+		d->fd = fd;
+		i->u.data = d;
+	} else {
+		int fd = store_reopen(&fs->store, i->ino, i->generation);
+		if (fd < 0)
+			return fd;
+		d->fd = fd;
+	}
 	__atomic_add_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
-	return fd;
+	return d->fd;
 }
 
 static int ensure_data(struct memfs *fs, struct inode *i)
@@ -447,15 +492,17 @@ static bool same_time(struct timespec a, struct timespec b)
 static void refresh_data(struct memfs *fs, struct inode *i)
 {
 	struct stat st;
-	if (!i->stored || data_fd(fs, i, false) < 0 || fstat(i->fd, &st) < 0)
+	int fd = data_fd(fs, i, false);
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return;
+	struct data *d = i->u.data;
 	i->size = (uint64_t)st.st_size;
 	uint64_t bytes = (uint64_t)st.st_blocks * 512;
-	charge(fs, (int64_t)(bytes - i->allocated));
-	i->allocated = bytes;
-	if (!same_time(st.st_mtim, i->data_mtime)) {
-		i->data_mtime = st.st_mtim;
-		i->mtime = i->ctime = st.st_mtim;
+	charge(fs, (int64_t)(bytes - d->allocated));
+	d->allocated = bytes;
+	if (!same_time(st.st_mtim, d->mtime)) {
+		d->mtime = st.st_mtim;
+		i->mtime = i->ctime = stamp_of(st.st_mtim);
 	}
 }
 
@@ -474,7 +521,7 @@ int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
-	if (i->backing_refs)
+	if (backing_refs(i))
 		refresh_data(fs, i);
 	fill_attr(i, out);
 	unlock(&i->lock);
@@ -489,19 +536,19 @@ static int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size)
 		return -EINVAL;
 	if (size > INT64_MAX)
 		return -EFBIG;
-	if (i->backing_refs)
+	if (backing_refs(i))
 		refresh_data(fs, i);
 	if (size == i->size) {
 		/* tmpfs still cuts away the pages past EOF, and stamps the file
 		 * for it, when there are any */
-		if (i->allocated)
+		if (allocated(i))
 			i->mtime = i->ctime = now();
 		return 0;
 	}
-	int err = ensure_data(fs, i);
-	if (err)
-		return err;
-	if (ftruncate(i->fd, (off_t)size) < 0)
+	int fd = data_fd(fs, i, true);
+	if (fd < 0)
+		return fd;
+	if (ftruncate(fd, (off_t)size) < 0)
 		return -errno;
 	data_changed(fs, i);
 	return 0;
@@ -538,7 +585,7 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		unlock(&i->lock);
 		return err;
 	}
-	struct timespec t = now();
+	struct stamp t = now();
 	bool changed = false;
 	if (sa->valid & MEMFS_SET_MODE) {
 		i->mode = (i->mode & S_IFMT) | (sa->mode & 07777);
@@ -559,24 +606,25 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		changed = true;
 	}
 	if (sa->valid & (MEMFS_SET_ATIME | MEMFS_SET_ATIME_NOW)) {
-		i->atime = sa->valid & MEMFS_SET_ATIME_NOW ? t : sa->atime;
+		i->atime = sa->valid & MEMFS_SET_ATIME_NOW ? t : stamp_of(sa->atime);
 		changed = true;
 	}
 	if (sa->valid & (MEMFS_SET_MTIME | MEMFS_SET_MTIME_NOW)) {
-		i->mtime = sa->valid & MEMFS_SET_MTIME_NOW ? t : sa->mtime;
+		i->mtime = sa->valid & MEMFS_SET_MTIME_NOW ? t : stamp_of(sa->mtime);
 		changed = true;
 		/* Mark the data file too, so a later write behind our back
 		 * shows as a change even within the same clock tick. */
-		if (i->stored && data_fd(fs, i, false) >= 0) {
-			struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, i->mtime };
-			if (futimens(i->fd, ts) == 0)
-				i->data_mtime = i->mtime;
+		int fd = S_ISREG(i->mode) ? data_fd(fs, i, false) : -1;
+		if (fd >= 0) {
+			struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, timespec_of(i->mtime) };
+			if (futimens(fd, ts) == 0)
+				i->u.data->mtime = ts[1];
 		}
 	}
 	if (changed)
 		i->ctime = t;
 	if (sa->valid & MEMFS_SET_CTIME)
-		i->ctime = sa->ctime;
+		i->ctime = stamp_of(sa->ctime);
 	fill_attr(i, out);
 	unlock(&i->lock);
 	return 0;
@@ -644,7 +692,7 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 	i->nlookup = 1;
 	if (S_ISDIR(mode)) {
 		i->nlink = 2;
-		i->parent = d->ino;
+		i->u.dir->parent = d->ino;
 		d->nlink++;
 	} else {
 		i->nlink = name ? 1 : 0;
@@ -726,7 +774,7 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (!err)
 		err = dir_add(d->u.dir, name, (size_t)len, i);
 	if (!err) {
-		struct timespec t = now();
+		struct stamp t = now();
 		i->nlink++;
 		i->nlookup++;
 		i->ctime = t;
@@ -774,7 +822,7 @@ static int remove_entry(struct memfs *fs, const struct memfs_cred *cr,
 		return err;
 	}
 	dir_remove(d->u.dir, de);
-	struct timespec t = now();
+	struct stamp t = now();
 	if (want_dir) {
 		i->nlink = 0;
 		d->nlink--;
@@ -809,7 +857,7 @@ static bool is_ancestor(struct memfs *fs, const struct inode *a, const struct in
 			return true;
 		if (b->ino == MEMFS_ROOT)
 			return false;
-		b = get(fs, b->parent);
+		b = get(fs, b->u.dir->parent);
 		if (!b)
 			return false;
 	}
@@ -870,7 +918,7 @@ static void reparent(struct inode *i, struct inode *from, struct inode *to)
 		return;
 	from->nlink--;
 	to->nlink++;
-	i->parent = to->ino;
+	i->u.dir->parent = to->ino;
 }
 
 int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
@@ -942,7 +990,7 @@ int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 		err = dir_add(ndir->u.dir, newname, (size_t)nlen, src);
 	if (err)
 		goto out_children;
-	struct timespec t = now();
+	struct stamp t = now();
 	if (flags & MEMFS_RENAME_EXCHANGE) {
 		sde->inode = dst;
 		dde->inode = src;
@@ -1019,13 +1067,15 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 	if (!err && backing && S_ISREG(i->mode)) {
 		/* One registration per inode, while any passthrough open lasts:
 		 * the opener looks the id up only after our reply. */
-		if (!i->backing_refs && !ensure_data(fs, i)) {
-			int id = backing(ctx, i->fd);
-			i->backing_id = id > 0 ? id : 0;
+		int fd = data_fd(fs, i, true);
+		struct data *d = i->u.data;
+		if (fd >= 0 && !d->backing_refs) {
+			int id = backing(ctx, fd);
+			d->backing_id = id > 0 ? id : 0;
 		}
-		if (i->backing_id) {
-			i->backing_refs++;
-			*backing_id = i->backing_id;
+		if (fd >= 0 && d->backing_id) {
+			d->backing_refs++;
+			*backing_id = d->backing_id;
 		}
 	}
 	if (!err)
@@ -1041,11 +1091,12 @@ int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
 		return 0;
 	int close_id = 0;
 	lock(&i->lock);
-	if (passthrough && i->backing_refs) {
+	if (passthrough && backing_refs(i)) {
+		struct data *d = i->u.data;
 		refresh_data(fs, i);
-		if (--i->backing_refs == 0) {
-			close_id = i->backing_id;
-			i->backing_id = 0;
+		if (--d->backing_refs == 0) {
+			close_id = d->backing_id;
+			d->backing_id = 0;
 		}
 	}
 	if (i->nopen)
@@ -1071,7 +1122,7 @@ ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint6
 		if (fd < 0)
 			want = 0, n = fd;
 		while (n >= 0 && (size_t)n < want) {
-			ssize_t r = pread(i->fd, (char *)buf + n, want - n, (off_t)(off + n));
+			ssize_t r = pread(fd, (char *)buf + n, want - n, (off_t)(off + n));
 			if (r < 0) {
 				n = -errno;
 				break;
@@ -1102,14 +1153,14 @@ ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size
 	lock(&i->lock);
 	ssize_t n = 0;
 	/* Charge conservatively: a write inside a dense file allocates nothing. */
-	bool may_allocate = off + size > i->size || i->allocated < i->size;
+	bool may_allocate = off + size > i->size || allocated(i) < i->size;
 	uint64_t used = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 	if (!store_limits_itself(&fs->store) && may_allocate && used + size > fs->cfg.max_bytes)
 		n = -ENOSPC;
 	else
 		n = ensure_data(fs, i);
 	while (n >= 0 && (size_t)n < size) {
-		ssize_t w = pwrite(i->fd, (const char *)buf + n, size - n, (off_t)(off + n));
+		ssize_t w = pwrite(i->u.data->fd, (const char *)buf + n, size - n, (off_t)(off + n));
 		if (w < 0) {
 			if (n == 0)
 				n = -errno;
@@ -1154,7 +1205,7 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 	if (off < 1 && !fill(ctx, ".", 1, S_IFDIR, d->ino, 1, NULL))
 		goto out;
 	if (off < 2) {
-		struct inode *p = get(fs, d->parent);
+		struct inode *p = get(fs, d->u.dir->parent);
 		if (!fill(ctx, "..", 2, S_IFDIR, p ? p->ino : d->ino, 2, NULL))
 			goto out;
 	}
@@ -1371,7 +1422,7 @@ int memfs_fallocate(struct memfs *fs, uint64_t ino, int mode, uint64_t off, uint
 	if (!err && !store_limits_itself(&fs->store) && !(mode & FALLOC_FL_PUNCH_HOLE) &&
 	    memfs_byte_count(fs) + len > fs->cfg.max_bytes)
 		err = -ENOSPC;
-	if (!err && fallocate(i->fd, mode, (off_t)off, (off_t)len) < 0)
+	if (!err && fallocate(i->u.data->fd, mode, (off_t)off, (off_t)len) < 0)
 		err = -errno;
 	if (!err)
 		refresh_data(fs, i); /* the data file stamps what tmpfs stamps */
@@ -1390,11 +1441,12 @@ int64_t memfs_lseek(struct memfs *fs, uint64_t ino, uint64_t off, int whence)
 		return -ESTALE;
 	lock(&i->lock);
 	int64_t res;
-	if (!i->stored) /* no data: an empty file */
+	int fd = S_ISREG(i->mode) ? data_fd(fs, i, false) : -ENXIO;
+	if (fd == -ENODATA) /* no data: an empty file */
 		res = -ENXIO;
-	else if ((res = data_fd(fs, i, false)) < 0)
-		;
-	else if ((res = lseek(i->fd, (off_t)off, whence)) < 0)
+	else if (fd < 0)
+		res = fd;
+	else if ((res = lseek(fd, (off_t)off, whence)) < 0)
 		res = -errno;
 	unlock(&i->lock);
 	return res;
@@ -1423,7 +1475,7 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 			n = -ENOSPC;
 		if (!n) {
 			loff_t oi = (loff_t)off_in, oo = (loff_t)off_out;
-			n = copy_file_range(in->fd, &oi, out->fd, &oo, len, 0);
+			n = copy_file_range(in->u.data->fd, &oi, out->u.data->fd, &oo, len, 0);
 			if (n < 0)
 				n = -errno;
 		}
