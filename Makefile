@@ -56,6 +56,10 @@ $(B)/obj $(B)/test:
 check: all
 	$(B)/test/run-tests $(B)/test
 
+# the differential test with many more seeds (minutes)
+check-long: all
+	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
+
 lint:
 	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) test/runner.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
@@ -72,4 +76,4 @@ install: $(B)/ramfuse
 clean:
 	rm -rf $(B)/obj $(B)/test $(B)/ramfuse
 
-.PHONY: all tests check lint install clean
+.PHONY: all tests check check-long lint install clean

@@ -268,6 +268,17 @@ struct fuse_init_out {
 };
 
 struct fuse_interrupt_in { uint64_t unique; };
+
+struct fuse_ioctl_in {
+	uint64_t fh;
+	uint32_t flags, cmd;
+	uint64_t arg;
+	uint32_t in_size, out_size;
+};
+struct fuse_ioctl_out {
+	int32_t result;
+	uint32_t flags, in_iovs, out_iovs;
+};
 struct fuse_fallocate_in {
 	uint64_t fh, offset, length;
 	uint32_t mode, padding;
@@ -296,6 +307,14 @@ struct fuse_direntplus {
 struct fuse_ext_header { uint32_t size, type; };
 #define FUSE_EXT_GROUPS 32
 
+/* Notifications: written with unique 0 and the code in the error field. */
+#define FUSE_NOTIFY_INVAL_INODE 2
+struct fuse_notify_inval_inode_out {
+	uint64_t ino;
+	int64_t off; /* < 0: the attributes only */
+	int64_t len;
+};
+
 struct fuse_backing_map { int32_t fd; uint32_t flags; uint64_t padding; };
 
 #define FUSE_DEV_IOC_MAGIC         229
@@ -323,6 +342,9 @@ _Static_assert(sizeof(struct fuse_dirent) == 24, "abi");
 _Static_assert(sizeof(struct fuse_direntplus) == 152, "abi");
 _Static_assert(sizeof(struct fuse_copy_file_range_in) == 56, "abi");
 _Static_assert(sizeof(struct fuse_lk_in) == 48, "abi");
+_Static_assert(sizeof(struct fuse_ioctl_in) == 32, "abi");
+_Static_assert(sizeof(struct fuse_ioctl_out) == 16, "abi");
 _Static_assert(sizeof(struct fuse_backing_map) == 16, "abi");
+_Static_assert(sizeof(struct fuse_notify_inval_inode_out) == 24, "abi");
 
 #endif

@@ -20,6 +20,8 @@
 /* tmpfs reports this many bytes per directory entry as a directory's size. */
 #define BOGO_DIRENT_SIZE 20
 #define BLOCK_SIZE 4096
+/* tmpfs keeps shorter symlink targets in the inode */
+#define SHORT_SYMLINK_LEN 128
 
 /* Inode numbers index a two-level table that never moves, so a lookup by
  * number needs no lock. */
@@ -41,13 +43,19 @@ struct data {
 	int32_t backing_id; /* registered for passthrough while backing_refs */
 	uint32_t backing_refs;
 	uint64_t allocated; /* bytes charged to size= */
-	struct timespec mtime; /* the store file's mtime when last seen */
+	struct timespec mtime, atime; /* the store file's, when last seen */
 };
+
+/* Unlinked and closed: counted free, though the kernel still knows it.
+ * The low bits of flags are the user's MEMFS_FL_* (chattr). */
+#define INODE_ORPHAN (1u << 31)
+#define FL_UNCHANGEABLE (MEMFS_FL_IMMUTABLE | MEMFS_FL_APPEND)
 
 struct inode {
 	lock_t lock;
 	uint32_t mode, nlink, uid, gid, rdev;
 	uint32_t nopen;
+	uint32_t flags; /* MEMFS_FL_*, INODE_ORPHAN */
 	uint64_t ino, generation, nlookup;
 	uint64_t size;
 	struct stamp atime, mtime, ctime, btime;
@@ -108,6 +116,8 @@ static uint32_t backing_refs(const struct inode *i)
 static struct stamp now(void)
 {
 	struct timespec ts;
+	/* Fine-grained: tmpfs hands out fine stamps once they are looked at
+	 * (multigrain timestamps), and ours must never run behind those. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return stamp_of(ts);
 }
@@ -175,16 +185,37 @@ static void charge(struct memfs *fs, int64_t delta)
 	__atomic_add_fetch(&fs->nbytes, (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
+/* nr_inodes counts inodes and, as tmpfs does, each extra hard link. */
+static int reserve_inode(struct memfs *fs)
+{
+	uint64_t n = __atomic_add_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+	if (n <= fs->cfg.max_inodes)
+		return 0;
+	__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+	return -ENOSPC;
+}
+
+static void release_inode(struct memfs *fs)
+{
+	__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+}
+
+static void free_data(struct memfs *fs, struct inode *i)
+{
+	struct data *d = S_ISREG(i->mode) ? i->u.data : NULL;
+	if (!d)
+		return;
+	store_remove(&fs->store, d->fd, i->ino, i->generation);
+	if (d->fd >= 0)
+		__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
+	charge(fs, -(int64_t)d->allocated);
+	free(d);
+	i->u.data = NULL;
+}
+
 static void destroy_inode(struct memfs *fs, struct inode *i)
 {
-	if (S_ISREG(i->mode) && i->u.data) {
-		struct data *d = i->u.data;
-		store_remove(&fs->store, d->fd, i->ino, i->generation);
-		if (d->fd >= 0)
-			__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
-		charge(fs, -(int64_t)d->allocated);
-		free(d);
-	}
+	free_data(fs, i);
 	if (S_ISDIR(i->mode) && i->u.dir) {
 		dir_clear(i->u.dir);
 		free(i->u.dir);
@@ -196,14 +227,23 @@ static void destroy_inode(struct memfs *fs, struct inode *i)
 		free(x);
 	}
 	free_ino(fs, i->ino);
+	if (!(i->flags & INODE_ORPHAN))
+		release_inode(fs);
 	free(i);
-	__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
 }
 
-/* Called with i locked; unlocks it and frees it if nothing holds it. */
+/* Called with i locked; unlocks it and frees it if nothing holds it.  An
+ * inode that no name and no open file holds is gone for tmpfs, which frees
+ * its space and inode at once: so do we, though the kernel's lookups keep
+ * the inode itself until FORGET. */
 static void put_locked(struct memfs *fs, struct inode *i)
 {
-	bool dead = i->nlookup == 0 && i->nlink == 0 && i->nopen == 0;
+	bool unused = i->nlink == 0 && i->nopen == 0, dead = unused && !i->nlookup;
+	if (unused && !dead && !(i->flags & INODE_ORPHAN)) {
+		i->flags |= INODE_ORPHAN;
+		free_data(fs, i);
+		release_inode(fs);
+	}
 	unlock(&i->lock);
 	if (dead)
 		destroy_inode(fs, i);
@@ -211,18 +251,15 @@ static void put_locked(struct memfs *fs, struct inode *i)
 
 static int new_inode(struct memfs *fs, uint32_t mode, struct inode **out)
 {
-	uint64_t n = __atomic_add_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
-	if (n > fs->cfg.max_inodes) {
-		__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+	if (reserve_inode(fs) < 0)
 		return -ENOSPC;
-	}
 	struct inode *i = calloc(1, sizeof(*i));
 	struct dir *d = S_ISDIR(mode) ? malloc(sizeof(*d)) : NULL;
 	int err = !i || (S_ISDIR(mode) && !d) ? -ENOMEM : alloc_ino(fs, &i->ino);
 	if (err) {
 		free(i);
 		free(d);
-		__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+		release_inode(fs);
 		return err;
 	}
 	if (d) {
@@ -242,12 +279,16 @@ static void publish(struct memfs *fs, struct inode *i)
 	set_slot(fs, i->ino, i);
 }
 
+static void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a);
+
 static void fill_attr(const struct inode *i, struct memfs_attr *a)
 {
 	a->ino = i->ino;
 	a->generation = i->generation;
 	a->size = i->size;
 	a->blocks = allocated(i) / 512;
+	if (S_ISLNK(i->mode) && i->size >= SHORT_SYMLINK_LEN)
+		a->blocks = BLOCK_SIZE / 512; /* tmpfs keeps it in a page */
 	a->atime = timespec_of(i->atime);
 	a->mtime = timespec_of(i->mtime);
 	a->ctime = timespec_of(i->ctime);
@@ -264,6 +305,9 @@ static void fill_attr(const struct inode *i, struct memfs_attr *a)
 static int may(const struct memfs *fs, const struct memfs_cred *cr,
 	       const struct inode *i, int mask)
 {
+	/* The kernel knows nothing of chattr flags on a FUSE inode. */
+	if ((mask & W_OK) && (i->flags & MEMFS_FL_IMMUTABLE))
+		return -EPERM;
 	if (!fs->cfg.check_perms || !mask)
 		return 0;
 	if (cr->uid == 0) {
@@ -284,6 +328,8 @@ static int may(const struct memfs *fs, const struct memfs_cred *cr,
 static int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
 		      const struct inode *dir, const struct inode *victim)
 {
+	if ((dir->flags & MEMFS_FL_APPEND) || (victim->flags & FL_UNCHANGEABLE))
+		return -EPERM;
 	int err = may(fs, cr, dir, W_OK | X_OK);
 	if (err || !fs->cfg.check_perms)
 		return err;
@@ -296,6 +342,8 @@ static int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
 /* relatime: touch atime only when it is older than mtime/ctime or a day. */
 static void touch_atime(struct inode *i)
 {
+	if (i->flags & MEMFS_FL_NOATIME)
+		return;
 	struct stamp t = now();
 	if (stamp_le(i->atime, i->mtime) || stamp_le(i->atime, i->ctime) ||
 	    t.sec - i->atime.sec >= 24 * 3600)
@@ -388,7 +436,7 @@ int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
 			return -ENOENT;
 		lock(&child->lock);
 		child->nlookup++;
-		fill_attr(child, out);
+		attr_of(fs, child, out);
 		unlock(&child->lock);
 		return 0;
 	} else {
@@ -401,7 +449,7 @@ int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
 		lock(&child->lock);
 	}
 	child->nlookup++;
-	fill_attr(child, out);
+	attr_of(fs, child, out);
 	if (child != d)
 		unlock(&child->lock);
 	unlock(&d->lock);
@@ -465,6 +513,11 @@ static int data_fd(struct memfs *fs, struct inode *i, bool create)
 			return fd;
 		}
 		d->fd = fd;
+		struct stat st;
+		if (fstat(fd, &st) == 0) { /* its own stamps are not changes */
+			d->mtime = st.st_mtim;
+			d->atime = st.st_atim;
+		}
 		i->u.data = d;
 	} else {
 		int fd = store_reopen(&fs->store, i->ino, i->generation);
@@ -502,8 +555,23 @@ static void refresh_data(struct memfs *fs, struct inode *i)
 	d->allocated = bytes;
 	if (!same_time(st.st_mtim, d->mtime)) {
 		d->mtime = st.st_mtim;
-		i->mtime = i->ctime = stamp_of(st.st_mtim);
+		/* the store's clock may lag ours: times never go backwards */
+		struct stamp t = stamp_of(st.st_mtim);
+		i->mtime = i->ctime = stamp_le(t, i->ctime) ? i->ctime : t;
 	}
+	if (!same_time(st.st_atim, d->atime)) { /* read through passthrough */
+		d->atime = st.st_atim;
+		i->atime = stamp_of(st.st_atim);
+	}
+}
+
+/* Attributes as a caller should see them: with passthrough, the data file
+ * may have changed since we last looked. */
+static void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a)
+{
+	if (backing_refs(i))
+		refresh_data(fs, i);
+	fill_attr(i, a);
 }
 
 /* After our own change to the data: stamp it now, and remember the data
@@ -521,9 +589,7 @@ int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
-	if (backing_refs(i))
-		refresh_data(fs, i);
-	fill_attr(i, out);
+	attr_of(fs, i, out);
 	unlock(&i->lock);
 	return 0;
 }
@@ -538,13 +604,10 @@ static int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size)
 		return -EFBIG;
 	if (backing_refs(i))
 		refresh_data(fs, i);
-	if (size == i->size) {
-		/* tmpfs still cuts away the pages past EOF, and stamps the file
-		 * for it, when there are any */
-		if (allocated(i))
-			i->mtime = i->ctime = now();
+	if (size == i->size && !allocated(i))
 		return 0;
-	}
+	/* At the same size tmpfs still cuts away what lies past EOF (from
+	 * fallocate KEEP_SIZE) and stamps the file, when it holds any data. */
 	int fd = data_fd(fs, i, true);
 	if (fd < 0)
 		return fd;
@@ -554,11 +617,50 @@ static int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size)
 	return 0;
 }
 
-static void kill_suidgid(struct inode *i)
+/* What the VFS drops on write, truncate and chown: set-user-id always;
+ * set-group-id when group-executable, or when the caller is neither in
+ * the file's group nor root. */
+static void kill_suidgid(struct inode *i, const struct memfs_cred *cr)
 {
 	i->mode &= ~S_ISUID;
-	if (i->mode & S_IXGRP)
+	if ((i->mode & S_IXGRP) || (cr->uid != 0 && !cred_in_group(cr, i->gid)))
 		i->mode &= ~S_ISGID;
+}
+
+static int check_setattr(struct memfs *fs, const struct memfs_cred *cr,
+			 struct inode *i, const struct memfs_setattr *sa)
+{
+	/* utimensat(NULL) and (NOW, NOW) need only write access: any other
+	 * setting of times is the owner's */
+	unsigned both_now = MEMFS_SET_ATIME | MEMFS_SET_ATIME_NOW | MEMFS_SET_MTIME |
+			    MEMFS_SET_MTIME_NOW;
+	unsigned times = sa->valid & both_now;
+	bool explicit_time = times && times != both_now;
+	if (i->flags & MEMFS_FL_IMMUTABLE)
+		return -EPERM;
+	if ((i->flags & MEMFS_FL_APPEND) &&
+	    (explicit_time || sa->valid & (MEMFS_SET_MODE | MEMFS_SET_UID | MEMFS_SET_GID |
+					   MEMFS_SET_SIZE)))
+		return -EPERM;
+	if (!fs->cfg.check_perms || cr->uid == 0)
+		return 0;
+	bool owner = cr->uid == i->uid;
+	if ((sa->valid & MEMFS_SET_MODE || explicit_time) && !owner)
+		return -EPERM;
+	if (sa->valid & MEMFS_SET_UID && sa->uid != i->uid)
+		return -EPERM;
+	/* An empty SETATTR is chown(-1, -1) or the kernel dropping set-id bits
+	 * before a write: it needs no ownership. */
+	if (sa->valid & (MEMFS_SET_UID | MEMFS_SET_GID) && !owner)
+		return -EPERM;
+	if (sa->valid & MEMFS_SET_GID && sa->gid != i->gid && !cred_in_group(cr, sa->gid))
+		return -EPERM;
+	/* "now" needs only write access */
+	if (sa->valid & (MEMFS_SET_ATIME_NOW | MEMFS_SET_MTIME_NOW) && !owner)
+		return may(fs, cr, i, W_OK);
+	if (sa->valid & MEMFS_SET_SIZE)
+		return may(fs, cr, i, W_OK);
+	return 0;
 }
 
 int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
@@ -568,17 +670,9 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
-	int err = 0;
-	bool owner = !fs->cfg.check_perms || cr->uid == 0 || cr->uid == i->uid;
-	if ((sa->valid & (MEMFS_SET_MODE | MEMFS_SET_ATIME | MEMFS_SET_MTIME)) && !owner)
-		err = -EPERM;
-	else if ((sa->valid & (MEMFS_SET_UID | MEMFS_SET_GID)) && fs->cfg.check_perms &&
-		 cr->uid != 0 && ((sa->valid & MEMFS_SET_UID && sa->uid != i->uid) || !owner))
-		err = -EPERM;
-	else if ((sa->valid & (MEMFS_SET_ATIME_NOW | MEMFS_SET_MTIME_NOW)) && !owner)
-		err = may(fs, cr, i, W_OK);
-	else if (sa->valid & MEMFS_SET_SIZE)
-		err = may(fs, cr, i, W_OK);
+	if (backing_refs(i)) /* take in passthrough writes before stamping */
+		refresh_data(fs, i);
+	int err = check_setattr(fs, cr, i, sa);
 	if (!err && (sa->valid & MEMFS_SET_SIZE))
 		err = truncate_locked(fs, i, sa->size);
 	if (err) {
@@ -587,22 +681,27 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	}
 	struct stamp t = now();
 	bool changed = false;
-	if (sa->valid & MEMFS_SET_MODE) {
-		i->mode = (i->mode & S_IFMT) | (sa->mode & 07777);
-		changed = true;
-	}
-	if (sa->valid & (MEMFS_SET_UID | MEMFS_SET_GID)) {
+	if (sa->valid & (MEMFS_SET_UID | MEMFS_SET_GID | MEMFS_SET_SAME_OWNER)) {
+		/* chown drops set-id bits of non-directories, as the VFS does,
+		 * judged by the group the file had */
+		if (!S_ISDIR(i->mode) && !(sa->valid & MEMFS_SET_MODE))
+			kill_suidgid(i, cr);
 		if (sa->valid & MEMFS_SET_UID)
 			i->uid = sa->uid;
 		if (sa->valid & MEMFS_SET_GID)
 			i->gid = sa->gid;
-		/* chown drops set-id bits of non-directories, as the VFS does */
-		if (!S_ISDIR(i->mode) && !(sa->valid & MEMFS_SET_MODE))
-			kill_suidgid(i);
+		changed = true;
+	}
+	if (sa->valid & MEMFS_SET_MODE) {
+		uint32_t mode = sa->mode & 07777;
+		/* chmod g+s by one not in the file's group drops it silently */
+		if (fs->cfg.check_perms && cr->uid != 0 && !cred_in_group(cr, i->gid))
+			mode &= ~S_ISGID;
+		i->mode = (i->mode & S_IFMT) | mode;
 		changed = true;
 	}
 	if (sa->valid & MEMFS_KILL_SUIDGID) {
-		kill_suidgid(i);
+		kill_suidgid(i, cr);
 		changed = true;
 	}
 	if (sa->valid & (MEMFS_SET_ATIME | MEMFS_SET_ATIME_NOW)) {
@@ -765,14 +864,20 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	lock(&i->lock); /* not a directory: never an ancestor of d */
 	if (d->nlink == 0)
 		err = -ENOENT;
+	else if (i->flags & FL_UNCHANGEABLE)
+		err = -EPERM;
 	else if (dir_find(d->u.dir, name, (size_t)len) || !strcmp(name, ".") || !strcmp(name, ".."))
 		err = -EEXIST;
 	else if (i->nlink >= MEMFS_LINK_MAX)
 		err = -EMLINK;
 	else
 		err = may(fs, cr, d, W_OK | X_OK);
-	if (!err)
-		err = dir_add(d->u.dir, name, (size_t)len, i);
+	/* a link to an O_TMPFILE file (nlink 0) uses the inode it has */
+	bool extra = i->nlink > 0;
+	if (!err && extra)
+		err = reserve_inode(fs);
+	if (!err && (err = dir_add(d->u.dir, name, (size_t)len, i)) < 0 && extra)
+		release_inode(fs);
 	if (!err) {
 		struct stamp t = now();
 		i->nlink++;
@@ -780,7 +885,7 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		i->ctime = t;
 		d->mtime = d->ctime = t;
 		d->size += BOGO_DIRENT_SIZE;
-		fill_attr(i, out);
+		attr_of(fs, i, out);
 	}
 	unlock(&i->lock);
 	unlock(&d->lock);
@@ -827,6 +932,8 @@ static int remove_entry(struct memfs *fs, const struct memfs_cred *cr,
 		i->nlink = 0;
 		d->nlink--;
 	} else {
+		if (i->nlink > 1)
+			release_inode(fs);
 		i->nlink--;
 	}
 	i->ctime = t;
@@ -1004,6 +1111,8 @@ int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 				dst->nlink = 0;
 				ndir->nlink--;
 			} else {
+				if (dst->nlink > 1)
+					release_inode(fs);
 				dst->nlink--;
 			}
 			dst->ctime = t;
@@ -1056,15 +1165,21 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 	lock(&i->lock);
 	int err = 0;
 	*backing_id = 0;
+	bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	if (S_ISDIR(i->mode) && (flags & O_ACCMODE) != O_RDONLY)
 		err = -EISDIR;
+	else if ((i->flags & MEMFS_FL_APPEND) && writes &&
+		 (!(flags & O_APPEND) || (flags & O_TRUNC)))
+		err = -EPERM; /* append-only: O_APPEND, and no O_TRUNC */
 	else
 		err = may(fs, cr, i, open_mask(flags) | (flags & O_TRUNC ? W_OK : 0));
 	if (!err && (flags & O_TRUNC) && S_ISREG(i->mode)) {
 		err = truncate_locked(fs, i, 0);
 		i->mtime = i->ctime = now(); /* O_TRUNC stamps even an empty file */
 	}
-	if (!err && backing && S_ISREG(i->mode)) {
+	/* Set-id files go without passthrough: the kernel writes a backing
+	 * file with our credentials, so only a WRITE we see can drop the bits. */
+	if (!err && backing && S_ISREG(i->mode) && !(i->mode & (S_ISUID | S_ISGID))) {
 		/* One registration per inode, while any passthrough open lasts:
 		 * the opener looks the id up only after our reply. */
 		int fd = data_fd(fs, i, true);
@@ -1138,8 +1253,8 @@ ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint6
 	return n;
 }
 
-ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size,
-		    uint64_t off, bool kill_priv)
+ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		    const void *buf, size_t size, uint64_t off, bool kill_priv)
 {
 	struct inode *i = get(fs, ino);
 	if (!i)
@@ -1171,7 +1286,7 @@ ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size
 	if (n > 0) {
 		data_changed(fs, i);
 		if (kill_priv)
-			kill_suidgid(i);
+			kill_suidgid(i, cr);
 	}
 	unlock(&i->lock);
 	return n;
@@ -1223,7 +1338,7 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 		}
 		struct memfs_attr a;
 		lock(&i->lock);
-		fill_attr(i, &a);
+		attr_of(fs, i, &a);
 		bool taken = fill(ctx, de->name, de->namelen, i->mode, i->ino, de->cookie + 1, &a);
 		if (taken)
 			i->nlookup++;
@@ -1254,10 +1369,11 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 	uint64_t inodes = __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
 	out->bsize = BLOCK_SIZE;
 	out->namelen = MEMFS_NAME_MAX;
-	out->blocks = fs->cfg.max_bytes / BLOCK_SIZE;
+	/* as tmpfs: no limit shows as zeros */
+	out->blocks = fs->cfg.max_bytes == UINT64_MAX ? 0 : fs->cfg.max_bytes / BLOCK_SIZE;
 	uint64_t used_blocks = (used + BLOCK_SIZE - 1) / BLOCK_SIZE;
 	out->bfree = used_blocks < out->blocks ? out->blocks - used_blocks : 0;
-	out->files = fs->cfg.max_inodes;
+	out->files = fs->cfg.max_inodes == UINT64_MAX ? 0 : fs->cfg.max_inodes;
 	out->ffree = inodes < out->files ? out->files - inodes : 0;
 }
 
@@ -1285,13 +1401,16 @@ static struct xattr **find_xattr(struct inode *i, const char *name, size_t len)
 /* user., trusted. and security. are kept; system.* (ACLs) is not. */
 static int check_xattr_name(const char *name, size_t *len)
 {
+	static const char *const prefixes[] = { "user.", "trusted.", "security." };
 	*len = strlen(name);
 	if (*len == 0 || *len > MEMFS_XATTR_NAME_MAX)
 		return *len ? -ERANGE : -EINVAL;
-	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) &&
-	    strncmp(name, "security.", 9))
-		return -EOPNOTSUPP;
-	return 0;
+	for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		size_t plen = strlen(prefixes[p]);
+		if (!strncmp(name, prefixes[p], plen))
+			return *len == plen ? -EINVAL : 0; /* a prefix alone names nothing */
+	}
+	return -EOPNOTSUPP;
 }
 
 int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
@@ -1317,7 +1436,9 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	memcpy(x->data + len + 1, value, size);
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
-	if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
+	if (i->flags & FL_UNCHANGEABLE)
+		err = -EPERM;
+	else if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
 		err = may(fs, cr, i, W_OK);
 	if (!err && *pp && (flags & MEMFS_XATTR_CREATE))
 		err = -EEXIST;
@@ -1328,13 +1449,17 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		free(x);
 		return err;
 	}
-	if (*pp) { /* replace in place, keeping the list's order */
+	if (*pp) { /* replace in place */
 		x->next = (*pp)->next;
 		free(*pp);
-	} else {
-		x->next = NULL;
+		*pp = x;
+	} else { /* tmpfs lists names in descending order: keep them so */
+		struct xattr **at = &i->xattrs;
+		while (*at && strcmp((*at)->data, x->data) > 0)
+			at = &(*at)->next;
+		x->next = *at;
+		*at = x;
 	}
-	*pp = x;
 	i->ctime = now();
 	unlock(&i->lock);
 	return 0;
@@ -1346,7 +1471,7 @@ ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *b
 	size_t len;
 	int err = check_xattr_name(name, &len);
 	if (err)
-		return err == -EOPNOTSUPP ? -ENODATA : err;
+		return err;
 	struct inode *i = get(fs, ino);
 	if (!i)
 		return -ESTALE;
@@ -1359,7 +1484,14 @@ ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *b
 	return n;
 }
 
-ssize_t memfs_listxattr(struct memfs *fs, uint64_t ino, char *buf, size_t size)
+/* trusted.* is listed only to root (CAP_SYS_ADMIN, as tmpfs asks). */
+static bool listed(const struct xattr *x, const struct memfs_cred *cr)
+{
+	return cr->uid == 0 || strncmp(x->data, "trusted.", 8);
+}
+
+ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+			char *buf, size_t size)
 {
 	struct inode *i = get(fs, ino);
 	if (!i)
@@ -1367,10 +1499,13 @@ ssize_t memfs_listxattr(struct memfs *fs, uint64_t ino, char *buf, size_t size)
 	lock(&i->lock);
 	size_t total = 0;
 	for (struct xattr *x = i->xattrs; x; x = x->next)
-		total += x->namelen + 1;
+		if (listed(x, cr))
+			total += x->namelen + 1;
 	ssize_t n = size && size < total ? -ERANGE : (ssize_t)total;
 	if (size && n >= 0)
 		for (struct xattr *x = i->xattrs; x; x = x->next) {
+			if (!listed(x, cr))
+				continue;
 			memcpy(buf, x->data, x->namelen + 1);
 			buf += x->namelen + 1;
 		}
@@ -1384,13 +1519,15 @@ int memfs_removexattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t in
 	size_t len;
 	int err = check_xattr_name(name, &len);
 	if (err)
-		return err == -EOPNOTSUPP ? -ENODATA : err;
+		return err;
 	struct inode *i = get(fs, ino);
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
-	if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
+	if (i->flags & FL_UNCHANGEABLE)
+		err = -EPERM;
+	else if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
 		err = may(fs, cr, i, W_OK);
 	if (!err && !*pp)
 		err = -ENODATA;
@@ -1463,6 +1600,10 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 	if (off_in > INT64_MAX || off_out > INT64_MAX || len > (uint64_t)INT64_MAX - off_out)
 		return -EFBIG;
 	lock_two(in, out);
+	if (backing_refs(in)) /* the source may have grown by passthrough */
+		refresh_data(fs, in);
+	if (out != in && backing_refs(out))
+		refresh_data(fs, out);
 	ssize_t n = 0;
 	if (off_in < in->size) {
 		if (len > in->size - off_in)
@@ -1479,11 +1620,37 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 			if (n < 0)
 				n = -errno;
 		}
-		if (n > 0)
+		if (n > 0) {
 			data_changed(fs, out);
+			touch_atime(in);
+		}
 	}
 	unlock(&in->lock);
 	if (out != in)
 		unlock(&out->lock);
 	return n;
+}
+
+/* chattr: the kernel checks ownership and CAP_LINUX_IMMUTABLE first. */
+int memfs_get_flags(struct memfs *fs, uint64_t ino, uint32_t *flags)
+{
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	*flags = __atomic_load_n(&i->flags, __ATOMIC_RELAXED) & MEMFS_FL_USER;
+	return 0;
+}
+
+int memfs_set_flags(struct memfs *fs, uint64_t ino, uint32_t flags)
+{
+	if (flags & ~MEMFS_FL_USER)
+		return -EOPNOTSUPP;
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	lock(&i->lock);
+	i->flags = (i->flags & ~MEMFS_FL_USER) | flags;
+	i->ctime = now();
+	unlock(&i->lock);
+	return 0;
 }

@@ -21,6 +21,12 @@
 #define MEMFS_XATTR_REPLACE 2
 #define MEMFS_RENAME_NOREPLACE 1
 #define MEMFS_RENAME_EXCHANGE 2
+/* chattr flags tmpfs keeps, with the values of FS_*_FL */
+#define MEMFS_FL_IMMUTABLE 0x10
+#define MEMFS_FL_APPEND 0x20
+#define MEMFS_FL_NODUMP 0x40
+#define MEMFS_FL_NOATIME 0x80
+#define MEMFS_FL_USER (MEMFS_FL_IMMUTABLE | MEMFS_FL_APPEND | MEMFS_FL_NODUMP | MEMFS_FL_NOATIME)
 
 struct memfs;
 
@@ -48,6 +54,7 @@ enum {
 	MEMFS_SET_SIZE = 1 << 3, MEMFS_SET_ATIME = 1 << 4, MEMFS_SET_MTIME = 1 << 5,
 	MEMFS_SET_ATIME_NOW = 1 << 6, MEMFS_SET_MTIME_NOW = 1 << 7,
 	MEMFS_SET_CTIME = 1 << 8, MEMFS_KILL_SUIDGID = 1 << 9,
+	MEMFS_SET_SAME_OWNER = 1 << 10, /* chown(-1, -1): drops set-id bits */
 };
 
 struct memfs_setattr {
@@ -107,8 +114,8 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough);
 ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size,
 		   uint64_t off);
-ssize_t memfs_write(struct memfs *fs, uint64_t ino, const void *buf, size_t size,
-		    uint64_t off, bool kill_suidgid);
+ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		    const void *buf, size_t size, uint64_t off, bool kill_suidgid);
 int memfs_fsync(struct memfs *fs, uint64_t ino);
 
 int memfs_opendir(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino);
@@ -119,7 +126,8 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		   const char *name, const void *value, size_t size, int flags);
 ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *buf,
 		       size_t size);
-ssize_t memfs_listxattr(struct memfs *fs, uint64_t ino, char *buf, size_t size);
+ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+			char *buf, size_t size);
 int memfs_removexattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		      const char *name);
 
@@ -127,6 +135,9 @@ int memfs_fallocate(struct memfs *fs, uint64_t ino, int mode, uint64_t off, uint
 int64_t memfs_lseek(struct memfs *fs, uint64_t ino, uint64_t off, int whence);
 ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 			 uint64_t ino_out, uint64_t off_out, size_t len);
+
+int memfs_get_flags(struct memfs *fs, uint64_t ino, uint32_t *flags);
+int memfs_set_flags(struct memfs *fs, uint64_t ino, uint32_t flags);
 
 int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		 int mask);

@@ -241,6 +241,10 @@ static void op_setattr(struct req *r)
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (in->valid & map[i].fattr)
 			sa.valid |= map[i].set;
+	/* chown(f, -1, -1) arrives as nothing at all, yet drops set-id bits
+	 * and stamps ctime: FUSE leaves both to the filesystem. */
+	if (!(in->valid & ~(FATTR_FH | FATTR_LOCKOWNER)))
+		sa.valid |= MEMFS_SET_SAME_OWNER;
 	if ((sa.atime.tv_nsec >= 1000000000 && (sa.valid & MEMFS_SET_ATIME)) ||
 	    (sa.mtime.tv_nsec >= 1000000000 && (sa.valid & MEMFS_SET_MTIME)))
 		return reply_err(r, -EINVAL);
@@ -382,8 +386,8 @@ static void op_write(struct req *r)
 	const struct fuse_write_in *in = ARG(struct fuse_write_in);
 	if (in->size > r->arglen - sizeof(*in))
 		return reply_err(r, -EINVAL);
-	ssize_t n = memfs_write(r->w->s->fs, r->h->nodeid, r->arg + sizeof(*in), in->size,
-				in->offset, in->write_flags & FUSE_WRITE_KILL_SUIDGID);
+	ssize_t n = memfs_write(r->w->s->fs, &r->cr, r->h->nodeid, r->arg + sizeof(*in),
+				in->size, in->offset, in->write_flags & FUSE_WRITE_KILL_SUIDGID);
 	if (n < 0)
 		return reply_err(r, (int)n);
 	struct fuse_write_out out = { .size = (uint32_t)n };
@@ -621,7 +625,7 @@ static void op_getxattr(struct req *r)
 static void op_listxattr(struct req *r)
 {
 	uint32_t size = xattr_room(r, ARG(struct fuse_getxattr_in)->size);
-	reply_xattr(r, memfs_listxattr(r->w->s->fs, r->h->nodeid, r->w->out, size), size);
+	reply_xattr(r, memfs_listxattr(r->w->s->fs, &r->cr, r->h->nodeid, r->w->out, size), size);
 }
 
 static void op_removexattr(struct req *r)
@@ -647,6 +651,18 @@ static void op_lseek(struct req *r)
 	reply(r, 0, &out, sizeof(out));
 }
 
+/* Tells the kernel that an inode's attributes changed without its doing:
+ * the source of a copy got a new atime. */
+static void notify_attr_changed(struct worker *w, uint64_t nodeid)
+{
+	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
+	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
+	int err = dev_send(w->fd, 0, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+	if (err && err != -ENOENT)
+		debug("FUSE_NOTIFY_INVAL_INODE %llu: %s", (unsigned long long)nodeid,
+		      strerror(-err));
+}
+
 static void copy_range(struct req *r, bool wide)
 {
 	const struct fuse_copy_file_range_in *in = ARG(struct fuse_copy_file_range_in);
@@ -659,6 +675,8 @@ static void copy_range(struct req *r, bool wide)
 				     in->off_out, (size_t)len);
 	if (n < 0)
 		return reply_err(r, (int)n);
+	if (n > 0)
+		notify_attr_changed(r->w, r->h->nodeid);
 	if (wide) {
 		struct fuse_copy_file_range_out out = { .bytes_copied = (uint64_t)n };
 		return reply(r, 0, &out, sizeof(out));
@@ -691,6 +709,89 @@ static void op_tmpfile(struct req *r)
 	} out = { 0 };
 	to_entry(r->w->s, &a, &out.e);
 	fill_open(backing_id, &out.o);
+	reply(r, 0, &out, sizeof(out));
+}
+
+/* chattr and lsattr: FS_IOC_GETFLAGS/SETFLAGS carry an int (whatever the
+ * ioctl number says), FS_IOC_FSGETXATTR/FSSETXATTR a struct fsxattr, whose
+ * xflags name the same flags with other bits. */
+#define IOC_GETFLAGS 0x80086601u
+#define IOC_SETFLAGS 0x40086602u
+#define IOC_FSGETXATTR 0x801c581fu
+#define IOC_FSSETXATTR 0x401c5820u
+
+struct fsxattr_abi {
+	uint32_t xflags, extsize, nextents, projid, cowextsize;
+	unsigned char pad[8];
+};
+
+static const struct { uint32_t fl, xfl; } xflag_map[] = {
+	{ MEMFS_FL_IMMUTABLE, 0x8 }, { MEMFS_FL_APPEND, 0x10 },
+	{ MEMFS_FL_NOATIME, 0x40 }, { MEMFS_FL_NODUMP, 0x80 },
+};
+
+static uint32_t to_xflags(uint32_t flags)
+{
+	uint32_t x = 0;
+	for (size_t i = 0; i < sizeof(xflag_map) / sizeof(xflag_map[0]); i++)
+		if (flags & xflag_map[i].fl)
+			x |= xflag_map[i].xfl;
+	return x;
+}
+
+static int from_xflags(uint32_t x, uint32_t *flags)
+{
+	*flags = 0;
+	for (size_t i = 0; i < sizeof(xflag_map) / sizeof(xflag_map[0]); i++)
+		if (x & xflag_map[i].xfl) {
+			*flags |= xflag_map[i].fl;
+			x &= ~xflag_map[i].xfl;
+		}
+	return x ? -EOPNOTSUPP : 0;
+}
+
+static void op_ioctl(struct req *r)
+{
+	const struct fuse_ioctl_in *in = ARG(struct fuse_ioctl_in);
+	struct memfs *fs = r->w->s->fs;
+	const char *data = r->arg + sizeof(*in);
+	size_t have = r->arglen - sizeof(*in) < in->in_size ? r->arglen - sizeof(*in) : in->in_size;
+	struct fuse_ioctl_out out = { 0 };
+	struct fsxattr_abi fsx = { 0 };
+	uint32_t flags;
+	int err;
+	switch (in->cmd) {
+	case IOC_GETFLAGS:
+	case IOC_FSGETXATTR: {
+		bool x = in->cmd == IOC_FSGETXATTR;
+		size_t len = x ? sizeof(fsx) : sizeof(flags);
+		if (in->out_size < len)
+			return reply_err(r, -EINVAL);
+		if ((err = memfs_get_flags(fs, r->h->nodeid, &flags)) < 0)
+			return reply_err(r, err);
+		fsx.xflags = to_xflags(flags);
+		struct iovec iov[3] = { { 0 }, { &out, sizeof(out) },
+					{ x ? (void *)&fsx : (void *)&flags, len } };
+		return send_iov(r, 0, iov, 3);
+	}
+	case IOC_SETFLAGS:
+		if (have < sizeof(flags))
+			return reply_err(r, -EINVAL);
+		memcpy(&flags, data, sizeof(flags));
+		break;
+	case IOC_FSSETXATTR:
+		if (have < sizeof(fsx))
+			return reply_err(r, -EINVAL);
+		memcpy(&fsx, data, sizeof(fsx));
+		if ((err = from_xflags(fsx.xflags, &flags)) < 0)
+			return reply_err(r, err);
+		break;
+	default:
+		return reply_err(r, -ENOTTY);
+	}
+	err = memfs_set_flags(fs, r->h->nodeid, flags);
+	if (err)
+		return reply_err(r, err);
 	reply(r, 0, &out, sizeof(out));
 }
 
@@ -771,6 +872,7 @@ static const struct op ops[FUSE_OPCODE_MAX] = {
 	[FUSE_COPY_FILE_RANGE] = { .fn = op_copy_file_range, .min_arg = sizeof(struct fuse_copy_file_range_in) },
 	[FUSE_COPY_FILE_RANGE_64] = { .fn = op_copy_file_range_64, .min_arg = sizeof(struct fuse_copy_file_range_in) },
 	[FUSE_TMPFILE] = { .fn = op_tmpfile, .min_arg = sizeof(struct fuse_create_in) },
+	[FUSE_IOCTL] = { .fn = op_ioctl, .min_arg = sizeof(struct fuse_ioctl_in) },
 	[FUSE_STATX] = { .fn = op_statx, .min_arg = sizeof(struct fuse_statx_in) },
 };
 

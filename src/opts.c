@@ -232,10 +232,16 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 int opts_parse(struct options *o, char *list, char *err, size_t errlen)
 {
 	char *save = NULL;
+	bool entry_timeout_set = false;
 	for (char *opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		entry_timeout_set |= !strncmp(opt, "entry_timeout=", 14);
 		int res = parse_one(o, opt, err, errlen);
 		if (res)
 			return res;
 	}
+	/* Checking permissions ourselves needs every path walk to ask us:
+	 * a cached name would skip the search permission of its directory. */
+	if (!o->default_permissions && !entry_timeout_set)
+		o->session.entry_timeout_ns = 0;
 	return 0;
 }
