@@ -53,10 +53,11 @@ struct data {
 
 struct inode {
 	lock_t lock;
-	uint32_t mode, nlink, uid, gid, rdev;
+	uint32_t mode, nlink, uid, gid;
 	uint32_t nopen;
 	uint32_t flags; /* MEMFS_FL_*, INODE_ORPHAN */
-	uint64_t ino, generation, nlookup;
+	uint32_t generation; /* with ino, unique while the mount lives */
+	uint64_t ino, nlookup;
 	uint64_t size;
 	struct stamp atime, mtime, ctime, btime;
 	struct xattr *xattrs;
@@ -64,8 +65,12 @@ struct inode {
 		struct data *data; /* regular files; NULL while empty */
 		struct dir *dir;
 		char *target;
+		uint32_t rdev; /* character and block devices */
 	} u;
 };
+
+/* One inode per file: keep it within musl's 128-byte malloc slot. */
+_Static_assert(sizeof(struct inode) <= 124, "struct inode outgrew its slot");
 
 struct xattr {
 	struct xattr *next;
@@ -268,7 +273,7 @@ static int new_inode(struct memfs *fs, uint32_t mode, struct inode **out)
 		i->size = 2 * BOGO_DIRENT_SIZE;
 	}
 	i->mode = mode;
-	i->generation = __atomic_add_fetch(&fs->generation, 1, __ATOMIC_RELAXED);
+	i->generation = (uint32_t)__atomic_add_fetch(&fs->generation, 1, __ATOMIC_RELAXED);
 	i->atime = i->mtime = i->ctime = i->btime = now();
 	*out = i;
 	return 0;
@@ -297,7 +302,7 @@ static void fill_attr(const struct inode *i, struct memfs_attr *a)
 	a->nlink = i->nlink;
 	a->uid = i->uid;
 	a->gid = i->gid;
-	a->rdev = i->rdev;
+	a->rdev = S_ISCHR(i->mode) || S_ISBLK(i->mode) ? i->u.rdev : 0;
 }
 
 /* Permission checks for when the kernel does not make them
@@ -782,7 +787,8 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 	}
 	i->uid = cr->uid;
 	i->gid = cr->gid;
-	i->rdev = S_ISCHR(mode) || S_ISBLK(mode) ? rdev : 0;
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		i->u.rdev = rdev;
 	if (d->mode & S_ISGID) { /* set-group-id directories pass on their group */
 		i->gid = d->gid;
 		if (S_ISDIR(mode))
@@ -1216,6 +1222,10 @@ int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
 	}
 	if (i->nopen)
 		i->nopen--;
+	/* A file opened for passthrough got a data file even if it stayed
+	 * empty (touch): drop it, so that empty files cost no store file. */
+	if (!i->nopen && S_ISREG(i->mode) && i->u.data && !i->size && !allocated(i))
+		free_data(fs, i);
 	put_locked(fs, i);
 	return close_id;
 }
