@@ -386,6 +386,8 @@ static void op_write(struct req *r)
 	const struct fuse_write_in *in = ARG(struct fuse_write_in);
 	if (in->size > r->arglen - sizeof(*in))
 		return reply_err(r, -EINVAL);
+	if (in->size > counter_get(&r->w->write_max))
+		__atomic_store_n(&r->w->write_max, in->size, __ATOMIC_RELAXED);
 	ssize_t n = memfs_write(r->w->s->fs, &r->cr, r->h->nodeid, r->arg + sizeof(*in),
 				in->size, in->offset, in->write_flags & FUSE_WRITE_KILL_SUIDGID);
 	if (n < 0)

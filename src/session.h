@@ -39,6 +39,7 @@ struct worker {
 	uint64_t busy_unique;    /* atomic: the request being served, or 0 */
 	int interrupted;         /* atomic: FUSE_INTERRUPT came for it */
 	uint64_t interrupts;     /* INTERRUPTs that found their request */
+	uint64_t write_max;      /* the largest WRITE payload seen */
 };
 
 struct session {

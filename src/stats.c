@@ -25,7 +25,7 @@ int stats_write(struct session *s)
 	if (!f)
 		return -errno;
 	uint64_t ops[FUSE_OPCODE_MAX] = { 0 }, retries[DEV_RETRY_NR] = { 0 }, enoent = 0;
-	uint64_t failed = 0, fault_hits = 0, interrupts = 0;
+	uint64_t failed = 0, fault_hits = 0, interrupts = 0, write_max = 0;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		const struct worker *w = &s->workers[i];
 		for (int op = 0; op < FUSE_OPCODE_MAX; op++)
@@ -35,6 +35,8 @@ int stats_write(struct session *s)
 		enoent += counter_get(&w->enoent_replies);
 		failed += counter_get(&w->failed_replies);
 		interrupts += counter_get(&w->interrupts);
+		if (counter_get(&w->write_max) > write_max)
+			write_max = counter_get(&w->write_max);
 	}
 	for (unsigned i = 0; i < s->cfg.nfaults; i++)
 		fault_hits += __atomic_load_n(&s->cfg.faults[i].hits, __ATOMIC_RELAXED);
@@ -56,6 +58,7 @@ int stats_write(struct session *s)
 		(unsigned long long)fault_hits, (unsigned long long)interrupts);
 	for (int r = 0; r < DEV_RETRY_NR; r++)
 		fprintf(f, "retry.%s %llu\n", retry_names[r], (unsigned long long)retries[r]);
+	fprintf(f, "write.max %llu\n", (unsigned long long)write_max);
 	fprintf(f, "backing.open %llu\nbacking.close %llu\ninodes %llu\nbytes %llu\n",
 		(unsigned long long)__atomic_load_n(&s->backing_opened, __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&s->backing_closed, __ATOMIC_RELAXED),
