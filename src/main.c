@@ -171,14 +171,20 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The signals the main thread takes, through a signalfd. */
+static void control_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
 static int serve(struct session *s, const char *mnt)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	control_signals(&set);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
 		msg("signalfd: %s", strerror(errno));
@@ -282,13 +288,9 @@ int main(int argc, char **argv)
 		fail(1, "INIT on %s: %s", mnt, strerror(-res));
 	}
 
-	/* Only the main thread takes these, through a signalfd. */
+	/* Only the main thread takes these: workers start with them blocked. */
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	control_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	res = session_start(&s);
 	if (res < 0) {

@@ -898,6 +898,21 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	return err;
 }
 
+/* A name of i in dir is gone.  A directory has only the one; each extra
+ * link of a file counted as an inode, as in tmpfs. */
+static void drop_link(struct memfs *fs, struct inode *dir, struct inode *i, struct stamp t)
+{
+	if (S_ISDIR(i->mode)) {
+		i->nlink = 0;
+		dir->nlink--;
+	} else {
+		if (i->nlink > 1)
+			release_inode(fs);
+		i->nlink--;
+	}
+	i->ctime = t;
+}
+
 static int remove_entry(struct memfs *fs, const struct memfs_cred *cr,
 			uint64_t dirino, const char *name, bool want_dir)
 {
@@ -934,15 +949,7 @@ static int remove_entry(struct memfs *fs, const struct memfs_cred *cr,
 	}
 	dir_remove(d->u.dir, de);
 	struct stamp t = now();
-	if (want_dir) {
-		i->nlink = 0;
-		d->nlink--;
-	} else {
-		if (i->nlink > 1)
-			release_inode(fs);
-		i->nlink--;
-	}
-	i->ctime = t;
+	drop_link(fs, d, i, t);
 	d->mtime = d->ctime = t;
 	d->size -= BOGO_DIRENT_SIZE;
 	unlock(&d->lock);
@@ -1113,15 +1120,7 @@ int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 	} else {
 		if (dst) {
 			dde->inode = src;
-			if (S_ISDIR(dst->mode)) {
-				dst->nlink = 0;
-				ndir->nlink--;
-			} else {
-				if (dst->nlink > 1)
-					release_inode(fs);
-				dst->nlink--;
-			}
-			dst->ctime = t;
+			drop_link(fs, ndir, dst, t);
 		} else {
 			ndir->size += BOGO_DIRENT_SIZE;
 		}

@@ -343,6 +343,26 @@ static void op_open(struct req *r)
 	reply(r, 0, &out, sizeof(out));
 }
 
+/* CREATE and TMPFILE: open what was just made and answer with both. */
+static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t flags)
+{
+	/* The creator may open what it just made, whatever its mode says. */
+	static const struct memfs_cred creator = { 0 };
+	int backing_id;
+	int err = open_inode(r, &creator, a->ino, flags & ~O_TRUNC, &backing_id);
+	if (err) {
+		memfs_forget(r->w->s->fs, a->ino, 1);
+		return reply_err(r, err);
+	}
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} out = { 0 };
+	to_entry(r->w->s, a, &out.e);
+	fill_open(backing_id, &out.o);
+	reply(r, 0, &out, sizeof(out));
+}
+
 static void op_create(struct req *r)
 {
 	const struct fuse_create_in *in = ARG(struct fuse_create_in);
@@ -354,21 +374,7 @@ static void op_create(struct req *r)
 	int err = memfs_mknod(fs, &r->cr, r->h->nodeid, name, S_IFREG | (in->mode & 07777), 0, &a);
 	if (err)
 		return reply_err(r, err);
-	/* The creator may open what it just made, whatever its mode says. */
-	static const struct memfs_cred creator = { 0 };
-	int backing_id;
-	err = open_inode(r, &creator, a.ino, in->flags & ~O_TRUNC, &backing_id);
-	if (err) {
-		memfs_forget(fs, a.ino, 1);
-		return reply_err(r, err);
-	}
-	struct {
-		struct fuse_entry_out e;
-		struct fuse_open_out o;
-	} out = { 0 };
-	to_entry(r->w->s, &a, &out.e);
-	fill_open(backing_id, &out.o);
-	reply(r, 0, &out, sizeof(out));
+	reply_created(r, &a, in->flags);
 }
 
 static void op_read(struct req *r)
@@ -698,20 +704,7 @@ static void op_tmpfile(struct req *r)
 	int err = memfs_tmpfile(fs, &r->cr, r->h->nodeid, in->mode, &a);
 	if (err)
 		return reply_err(r, err);
-	static const struct memfs_cred creator = { 0 };
-	int backing_id;
-	err = open_inode(r, &creator, a.ino, in->flags & ~O_TRUNC, &backing_id);
-	if (err) {
-		memfs_forget(fs, a.ino, 1);
-		return reply_err(r, err);
-	}
-	struct {
-		struct fuse_entry_out e;
-		struct fuse_open_out o;
-	} out = { 0 };
-	to_entry(r->w->s, &a, &out.e);
-	fill_open(backing_id, &out.o);
-	reply(r, 0, &out, sizeof(out));
+	reply_created(r, &a, in->flags);
 }
 
 /* chattr and lsattr: FS_IOC_GETFLAGS/SETFLAGS carry an int (whatever the
