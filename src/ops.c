@@ -86,7 +86,9 @@ static int send_faulty(struct req *r, int err, struct iovec *iov, int iovcnt)
 	}
 }
 
-static void send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
+/* Returns 0, or the kernel's refusal: then the kernel did not take in
+ * what the reply says (an open, a lookup), and the caller undoes it. */
+static int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 {
 	struct worker *w = r->w;
 	int res = r->fault == FAULT_NONE ? dev_send(w->fd, r->h->unique, err, iov, iovcnt)
@@ -108,15 +110,28 @@ static void send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 		counter_inc(&w->failed_replies);
 		msg("reply to unique %llu: %s", (unsigned long long)r->h->unique, strerror(-res));
 	}
+	return res;
 }
 
-static void reply(struct req *r, int err, const void *data, size_t len)
+static int reply(struct req *r, int err, const void *data, size_t len)
 {
 	struct iovec iov[2] = { { 0 }, { (void *)data, len } };
-	send_iov(r, err, iov, err || !len ? 1 : 2);
+	return send_iov(r, err, iov, err || !len ? 1 : 2);
 }
 
 static void reply_err(struct req *r, int err) { reply(r, err, NULL, 0); }
+
+static void release_open(struct worker *w, uint64_t ino, bool passthrough)
+{
+	int id = memfs_release(w->s->fs, ino, passthrough);
+	if (!id)
+		return;
+	int err = dev_backing_close(w->fd, id);
+	if (err)
+		msg("FUSE_DEV_IOC_BACKING_CLOSE %d: %s", id, strerror(-err));
+	else
+		__atomic_add_fetch(&w->s->backing_closed, 1, __ATOMIC_RELAXED);
+}
 
 static uint64_t sec(uint64_t ns) { return ns / 1000000000u; }
 static uint32_t nsec(uint64_t ns) { return (uint32_t)(ns % 1000000000u); }
@@ -152,7 +167,8 @@ static void reply_entry(struct req *r, int err, const struct memfs_attr *a)
 		return reply_err(r, err);
 	struct fuse_entry_out e;
 	to_entry(r->w->s, a, &e);
-	reply(r, 0, &e, sizeof(e));
+	if (reply(r, 0, &e, sizeof(e)) < 0)
+		memfs_forget(r->w->s->fs, a->ino, 1);
 }
 
 static void reply_attr(struct req *r, int err, const struct memfs_attr *a)
@@ -190,7 +206,8 @@ static void op_lookup(struct req *r)
 			.entry_valid = sec(r->w->s->cfg.entry_timeout_ns),
 			.entry_valid_nsec = nsec(r->w->s->cfg.entry_timeout_ns),
 		};
-		return reply(r, 0, &e, sizeof(e));
+		reply(r, 0, &e, sizeof(e));
+		return;
 	}
 	reply_entry(r, err, &a);
 }
@@ -340,7 +357,8 @@ static void op_open(struct req *r)
 	}
 	struct fuse_open_out out = { 0 };
 	fill_open(backing_id, &out);
-	reply(r, 0, &out, sizeof(out));
+	if (reply(r, 0, &out, sizeof(out)) < 0) /* no RELEASE will come */
+		release_open(r->w, r->h->nodeid, backing_id != 0);
 }
 
 /* CREATE and TMPFILE: open what was just made and answer with both. */
@@ -360,7 +378,10 @@ static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t fl
 	} out = { 0 };
 	to_entry(r->w->s, a, &out.e);
 	fill_open(backing_id, &out.o);
-	reply(r, 0, &out, sizeof(out));
+	if (reply(r, 0, &out, sizeof(out)) < 0) {
+		release_open(r->w, a->ino, backing_id != 0);
+		memfs_forget(r->w->s->fs, a->ino, 1);
+	}
 }
 
 static void op_create(struct req *r)
@@ -417,15 +438,7 @@ static void op_statfs(struct req *r)
 static void op_release(struct req *r)
 {
 	const struct fuse_release_in *in = ARG(struct fuse_release_in);
-	struct worker *w = r->w;
-	int id = memfs_release(w->s->fs, r->h->nodeid, in->fh == FH_PASSTHROUGH);
-	if (id) {
-		int err = dev_backing_close(w->fd, id);
-		if (err)
-			msg("FUSE_DEV_IOC_BACKING_CLOSE %d: %s", id, strerror(-err));
-		else
-			__atomic_add_fetch(&w->s->backing_closed, 1, __ATOMIC_RELAXED);
-	}
+	release_open(r->w, r->h->nodeid, in->fh == FH_PASSTHROUGH);
 	reply_err(r, 0);
 }
 
@@ -610,7 +623,8 @@ static void reply_xattr(struct req *r, ssize_t n, uint32_t size)
 		return reply_err(r, (int)n);
 	if (size == 0) {
 		struct fuse_getxattr_out out = { .size = (uint32_t)n };
-		return reply(r, 0, &out, sizeof(out));
+		reply(r, 0, &out, sizeof(out));
+		return;
 	}
 	reply(r, 0, r->w->out, (size_t)n);
 }
@@ -687,7 +701,8 @@ static void copy_range(struct req *r, bool wide)
 		notify_attr_changed(r->w, r->h->nodeid);
 	if (wide) {
 		struct fuse_copy_file_range_out out = { .bytes_copied = (uint64_t)n };
-		return reply(r, 0, &out, sizeof(out));
+		reply(r, 0, &out, sizeof(out));
+		return;
 	}
 	struct fuse_write_out out = { .size = (uint32_t)n };
 	reply(r, 0, &out, sizeof(out));
@@ -767,7 +782,8 @@ static void op_ioctl(struct req *r)
 		fsx.xflags = to_xflags(flags);
 		struct iovec iov[3] = { { 0 }, { &out, sizeof(out) },
 					{ x ? (void *)&fsx : (void *)&flags, len } };
-		return send_iov(r, 0, iov, 3);
+		send_iov(r, 0, iov, 3);
+		return;
 	}
 	case IOC_SETFLAGS:
 		if (have < sizeof(flags))
