@@ -566,7 +566,9 @@ static void refresh_data(struct memfs *fs, struct inode *i)
 	}
 	if (!same_time(st.st_atim, d->atime)) { /* read through passthrough */
 		d->atime = st.st_atim;
-		i->atime = stamp_of(st.st_atim);
+		struct stamp t = stamp_of(st.st_atim);
+		if (!stamp_le(t, i->atime))
+			i->atime = t;
 	}
 }
 

@@ -96,6 +96,15 @@ static const char *const paths[] = {
 
 static const char *const link_targets[] = { "a", "b/a", "../a", "nonexistent", "a/a/a", "." };
 static const char *const xattr_names[] = { "user.a", "user.b", "trusted.t", "security.s" };
+
+/* tmpfs keeps user.* xattrs only since Linux 6.6: on older kernels there is
+ * no oracle for them, and the sequences use the other namespaces only. */
+static bool tmpfs_user_xattrs = true;
+
+static const char *xattr_name(uint32_t c)
+{
+	return tmpfs_user_xattrs ? xattr_names[c % 4] : xattr_names[2 + c % 2];
+}
 static const uint32_t sizes[] = { 0, 1, 7, 100, 4095, 4096, 4097, 10000, 65536, 70000 };
 static const uint64_t offsets[] = { 0, 1, 100, 4095, 4096, 8192, 65536, 100000,
 				    1 << 20, 3 << 20, 1ULL << 40 };
@@ -403,7 +412,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 	}
 	case OP_SETXATTR: {
 		static const int xf[] = { 0, XATTR_CREATE, XATTR_REPLACE };
-		const char *name = xattr_names[s->c % 4];
+		const char *name = xattr_name(s->c);
 		uint32_t vlen = s->a % 3 == 0 ? 0 : s->a % 300;
 
 		pattern_fill(data, vlen, 0, s->b);
@@ -413,7 +422,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		return;
 	}
 	case OP_GETXATTR: {
-		const char *name = xattr_names[s->c % 4];
+		const char *name = xattr_name(s->c);
 
 		out(buf, len, "getxattr(%s, %s)", paths[s->p1], name);
 		v = getxattr(p1, name, data, sizeof(data));
@@ -438,7 +447,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		return;
 	}
 	case OP_REMOVEXATTR: {
-		const char *name = xattr_names[s->c % 4];
+		const char *name = xattr_name(s->c);
 
 		out(buf, len, "removexattr(%s, %s)", paths[s->p1], name);
 		res(buf, len, removexattr(p1, name));
@@ -485,6 +494,15 @@ static int pair_mount(struct pair *m, char *err, size_t errlen)
 	if (mount_ramfuse(&m->rf, ramfuse_opts)) {
 		snprintf(err, errlen, "%s", m->rf.err);
 		return -1;
+	}
+	char probe[128];
+	snprintf(probe, sizeof(probe), "%s/.xattr-probe", m->tmp);
+	int fd = open(probe, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (fsetxattr(fd, "user.probe", "1", 1, 0) < 0 && errno == EOPNOTSUPP)
+			tmpfs_user_xattrs = false;
+		close(fd);
+		unlink(probe);
 	}
 	return 0;
 }
