@@ -2,6 +2,8 @@
 #   make            build/ramfuse and the test binaries
 #   make check      run the test suite on this machine (root, /dev/fuse)
 #   make vm-check   run the suite in QEMU on Debian's 6.12 and 6.1 kernels
+#   make vm-selftest  the QEMU runner's own tests
+#   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
 
 CC      ?= musl-gcc
@@ -61,11 +63,23 @@ check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
 
 lint:
-	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) test/runner.c; do \
+	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) test/runner.c vm/init.c vm/selftest-standin.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
 			-isystem $$($(CLANG) -print-resource-dir)/include \
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
 	done; echo "lint: clang clean"
+
+# QEMU test VM (vm/README.md); Debian's kernels come from apt via scripts/get-kernel
+VM_ARGS ?=
+
+vm-check: all
+	vm/check --no-build $(VM_ARGS)
+
+vm-selftest:
+	vm/selftest
+
+initramfs: all
+	scripts/mkinitramfs -o $(B)/vm/initramfs.cpio
 
 install: $(B)/ramfuse
 	install -D -m 755 $(B)/ramfuse $(DESTDIR)$(PREFIX)/bin/ramfuse
@@ -73,7 +87,8 @@ install: $(B)/ramfuse
 	ln -sf $(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.fuse.ramfuse
 	ln -sf $(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.ramfuse
 
+# build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse
+	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest
 
-.PHONY: all tests check check-long lint install clean
+.PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs
