@@ -22,7 +22,9 @@
  *	ramfuse.testdir=DIR	test directory (default /test)
  *	ramfuse.env.NAME=VALUE	NAME=VALUE in the runner's environment
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

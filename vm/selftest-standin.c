@@ -15,7 +15,9 @@
  *   ramfuse                    print a line, exit 0
  *   anything else (as /init)   print a line and exit: the kernel panics
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
