@@ -504,6 +504,18 @@ static bool fill_direntplus(void *ctx, const char *name, size_t namelen, uint32_
 	return true;
 }
 
+/* A READDIRPLUS reply the kernel refused: it took in none of the lookups
+ * the entries stand for. */
+static void forget_entries(struct req *r, const struct dirbuf *db)
+{
+	for (size_t off = 0; off < db->len;) {
+		const struct fuse_direntplus *d = (const void *)(db->buf + off);
+		if (d->entry_out.nodeid)
+			memfs_forget(r->w->s->fs, d->entry_out.nodeid, 1);
+		off += FUSE_DIRENT_ALIGN(sizeof(*d) + d->dirent.namelen);
+	}
+}
+
 static void readdir_common(struct req *r, bool plus)
 {
 	const struct fuse_read_in *in = ARG(struct fuse_read_in);
@@ -513,7 +525,8 @@ static void readdir_common(struct req *r, bool plus)
 				plus ? fill_direntplus : fill_dirent, &db, plus);
 	if (err)
 		return reply_err(r, err);
-	reply(r, 0, db.buf, db.len);
+	if (reply(r, 0, db.buf, db.len) < 0 && plus)
+		forget_entries(r, &db);
 }
 
 static void op_readdir(struct req *r) { readdir_common(r, false); }
