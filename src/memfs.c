@@ -572,13 +572,25 @@ static void refresh_data(struct memfs *fs, struct inode *i)
 	}
 }
 
-/* Attributes as a caller should see them: with passthrough, the data file
- * may have changed since we last looked. */
-static void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a)
+/* While i is open for passthrough, the kernel may change its data file
+ * behind our back: look before using size, blocks or times. */
+static void take_in_passthrough(struct memfs *fs, struct inode *i)
 {
 	if (backing_refs(i))
 		refresh_data(fs, i);
+}
+
+/* Attributes as a caller should see them. */
+static void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a)
+{
+	take_in_passthrough(fs, i);
 	fill_attr(i, a);
+}
+
+/* With memfds, size= is ours to enforce; the private tmpfs enforces it. */
+static bool would_overflow(struct memfs *fs, uint64_t bytes)
+{
+	return !store_limits_itself(&fs->store) && memfs_byte_count(fs) + bytes > fs->cfg.max_bytes;
 }
 
 /* After our own change to the data: stamp it now, and remember the data
@@ -609,8 +621,6 @@ static int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size)
 		return -EINVAL;
 	if (size > INT64_MAX)
 		return -EFBIG;
-	if (backing_refs(i))
-		refresh_data(fs, i);
 	if (size == i->size && !allocated(i))
 		return 0;
 	/* At the same size tmpfs still cuts away what lies past EOF (from
@@ -677,8 +687,7 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
-	if (backing_refs(i)) /* take in passthrough writes before stamping */
-		refresh_data(fs, i);
+	take_in_passthrough(fs, i); /* before stamping and truncating */
 	int err = check_setattr(fs, cr, i, sa);
 	if (!err && (sa->valid & MEMFS_SET_SIZE))
 		err = truncate_locked(fs, i, sa->size);
@@ -1181,8 +1190,10 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 	else
 		err = may(fs, cr, i, open_mask(flags) | (flags & O_TRUNC ? W_OK : 0));
 	if (!err && (flags & O_TRUNC) && S_ISREG(i->mode)) {
+		take_in_passthrough(fs, i);
 		err = truncate_locked(fs, i, 0);
-		i->mtime = i->ctime = now(); /* O_TRUNC stamps even an empty file */
+		if (!err) /* O_TRUNC stamps even an empty file */
+			i->mtime = i->ctime = now();
 	}
 	/* Set-id files go without passthrough: the kernel writes a backing
 	 * file with our credentials, so only a WRITE we see can drop the bits. */
@@ -1280,8 +1291,7 @@ ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	ssize_t n = 0;
 	/* Charge conservatively: a write inside a dense file allocates nothing. */
 	bool may_allocate = off + size > i->size || allocated(i) < i->size;
-	uint64_t used = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
-	if (!store_limits_itself(&fs->store) && may_allocate && used + size > fs->cfg.max_bytes)
+	if (may_allocate && would_overflow(fs, size))
 		n = -ENOSPC;
 	else
 		n = ensure_data(fs, i);
@@ -1567,8 +1577,7 @@ int memfs_fallocate(struct memfs *fs, uint64_t ino, int mode, uint64_t off, uint
 		return S_ISDIR(i->mode) ? -EISDIR : -ENODEV;
 	lock(&i->lock);
 	int err = ensure_data(fs, i);
-	if (!err && !store_limits_itself(&fs->store) && !(mode & FALLOC_FL_PUNCH_HOLE) &&
-	    memfs_byte_count(fs) + len > fs->cfg.max_bytes)
+	if (!err && !(mode & FALLOC_FL_PUNCH_HOLE) && would_overflow(fs, len))
 		err = -ENOSPC;
 	if (!err && fallocate(i->u.data->fd, mode, (off_t)off, (off_t)len) < 0)
 		err = -errno;
@@ -1611,10 +1620,9 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 	if (off_in > INT64_MAX || off_out > INT64_MAX || len > (uint64_t)INT64_MAX - off_out)
 		return -EFBIG;
 	lock_two(in, out);
-	if (backing_refs(in)) /* the source may have grown by passthrough */
-		refresh_data(fs, in);
-	if (out != in && backing_refs(out))
-		refresh_data(fs, out);
+	take_in_passthrough(fs, in); /* the source may have grown */
+	if (out != in)
+		take_in_passthrough(fs, out);
 	ssize_t n = 0;
 	if (off_in < in->size) {
 		if (len > in->size - off_in)
@@ -1622,8 +1630,7 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 		n = ensure_data(fs, out);
 		if (!n && data_fd(fs, in, false) < 0)
 			n = -EIO;
-		if (!n && !store_limits_itself(&fs->store) &&
-		    memfs_byte_count(fs) + len > fs->cfg.max_bytes)
+		if (!n && would_overflow(fs, len))
 			n = -ENOSPC;
 		if (!n) {
 			loff_t oi = (loff_t)off_in, oo = (loff_t)off_out;
