@@ -201,6 +201,12 @@ static int serve(struct session *s, const char *mnt)
 			session_stop(s);
 		if (n <= 0)
 			continue;
+		/* A worker's end means the connection is gone (unmount,
+		 * abort) or broken: the others, maybe busy, stop too. */
+		if ((p[1].revents & POLLIN) && !stopping) {
+			session_stop(s);
+			stopping = true;
+		}
 		struct signalfd_siginfo si;
 		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
