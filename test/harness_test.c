@@ -212,6 +212,7 @@ static int run_capture(const char *prog, char *const argv[],
 		dup2(fd, 1);
 		dup2(fd, 2);
 		unsetenv("TEST_FILTER");
+		unsetenv("RUN_TESTS_JOBS");
 		for (size_t i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
 		execv(prog, argv);
@@ -220,6 +221,18 @@ static int run_capture(const char *prog, char *const argv[],
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return status;
+}
+
+/* Captured output, each line behind "#  | ": a raw "ok"/"not ok" line
+ * in our own output would count as one of our results. */
+static void log_text(const char *text)
+{
+	for (const char *p = text; p && *p;) {
+		size_t len = strcspn(p, "\n");
+
+		fprintf(stderr, "#  | %.*s\n", (int)len, p);
+		p += len + (p[len] == '\n');
+	}
 }
 
 static int count_lines(const char *text, const char *prefix)
@@ -414,30 +427,30 @@ TEST(inner_filters)
 
 	status = run_inner(&td, args_t, NULL, &out);
 	ASSERT_NE(NULL, out);
-	EXPECT_EQ(0, status) TH_LOG("%s", out);
-	EXPECT_EQ(0, strncmp(out, "TAP version 13\n1..1\n", 20)) TH_LOG("%s", out);
+	EXPECT_EQ(0, status) log_text(out);
+	EXPECT_EQ(0, strncmp(out, "TAP version 13\n1..1\n", 20)) log_text(out);
 	EXPECT_NE(NULL, strstr(out, "ok 1 inner.pass_test\n"));
 	free(out);
 
 	status = run_inner(&td, args_r, NULL, &out);
 	ASSERT_NE(NULL, out);
-	EXPECT_EQ(0, status) TH_LOG("%s", out);
+	EXPECT_EQ(0, status) log_text(out);
 	EXPECT_NE(NULL, strstr(out, "1..1\n"));
 	EXPECT_NE(NULL, strstr(out, "ok 1 innerv.a.v\n"));
 	free(out);
 
 	status = run_inner(&td, args_fv, NULL, &out);
 	ASSERT_NE(NULL, out);
-	EXPECT_EQ(0, status) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "1..2\n")) TH_LOG("%s", out);
+	EXPECT_EQ(0, status) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "1..2\n")) log_text(out);
 	EXPECT_NE(NULL, strstr(out, "ok 1 innerv.a.v\n"));
 	EXPECT_NE(NULL, strstr(out, "ok 2 innerv.c.v # SKIP"));
 	free(out);
 
 	status = run_inner(&td, NULL, env_f, &out);
 	ASSERT_NE(NULL, out);
-	EXPECT_EQ(0, status) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "1..2\n")) TH_LOG("%s", out);
+	EXPECT_EQ(0, status) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "1..2\n")) log_text(out);
 	EXPECT_NE(NULL, strstr(out, "ok 1 inner.pass_test\n"));
 	EXPECT_NE(NULL, strstr(out, "ok 2 innerv.c.v # SKIP"));
 	EXPECT_NE(NULL, strstr(out, "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:1 error:0\n"));
@@ -482,6 +495,31 @@ static void runner_dir(struct __test_metadata *_metadata, struct tmpdir *td,
 	ASSERT_EQ(0, symlink(self_path, p));
 }
 
+/* A directory with a_test and b_test (this binary, inner mode) for
+ * run-tests to run; the runner's output goes to out_path. */
+FIXTURE(runner) {
+	char runner[PATH_MAX], self_path[PATH_MAX];
+	char mark_env[128], out_path[160];
+	struct tmpdir td;
+};
+
+FIXTURE_SETUP(runner)
+{
+	if (runner_paths(self->runner, sizeof(self->runner), self->self_path,
+			 sizeof(self->self_path)))
+		SKIP(return, "no run-tests next to this binary");
+	ASSERT_EQ(0, tmpdir_make(&self->td));
+	runner_dir(_metadata, &self->td, self->self_path);
+	snprintf(self->mark_env, sizeof(self->mark_env), "HARNESS_MARK=%s", self->td.mark);
+	snprintf(self->out_path, sizeof(self->out_path), "%s/out", self->td.dir);
+}
+
+FIXTURE_TEARDOWN(runner)
+{
+	if (self->td.dir[0])
+		tmpdir_remove(&self->td);
+}
+
 static const char *last_line(char *text)
 {
 	size_t n = strlen(text);
@@ -493,27 +531,18 @@ static const char *last_line(char *text)
 	return text + n;
 }
 
-TEST_TIMEOUT(runner_counts, 60)
+TEST_F_TIMEOUT(runner, counts, 60)
 {
-	char runner[PATH_MAX], self_path[PATH_MAX], mark_env[128], want[128];
-	char out_path[160];
-	struct tmpdir td;
-	char *out;
+	char want[128], *out;
 	int status;
 
-	if (runner_paths(runner, sizeof(runner), self_path, sizeof(self_path)))
-		SKIP(return, "no run-tests next to this binary");
-	ASSERT_EQ(0, tmpdir_make(&td));
-	runner_dir(_metadata, &td, self_path);
-	snprintf(mark_env, sizeof(mark_env), "HARNESS_MARK=%s", td.mark);
-	snprintf(out_path, sizeof(out_path), "%s/out", td.dir);
 	{
-		char *argv[] = { "run-tests", td.dir, NULL };
-		const char *env[] = { "HARNESS_INNER=1", mark_env, NULL };
+		char *argv[] = { "run-tests", self->td.dir, NULL };
+		const char *env[] = { "HARNESS_INNER=1", self->mark_env, NULL };
 
-		status = run_capture(runner, argv, env, out_path);
+		status = run_capture(self->runner, argv, env, self->out_path);
 	}
-	out = slurp(out_path);
+	out = slurp(self->out_path);
 	ASSERT_NE(NULL, out);
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	EXPECT_EQ(0, strncmp(out, "TAP version 13\n1..2\n", 20));
@@ -525,63 +554,120 @@ TEST_TIMEOUT(runner_counts, 60)
 	snprintf(want, sizeof(want), "%d passed, %d failed, %d skipped",
 		 2 * INNER_PASS, 2 * INNER_FAIL, 2 * INNER_SKIP);
 	if (_metadata->results->failed)
-		TH_LOG("runner output:\n%s", out);
+		log_text(out);
 	EXPECT_STREQ(want, last_line(out));
 	free(out);
 
 	/* -t passes a filter; a clean run exits 0 */
 	{
-		char *argv[] = { "run-tests", "-t", "inner.pass_test", td.dir, NULL };
-		const char *env[] = { "HARNESS_INNER=1", mark_env, NULL };
+		char *argv[] = { "run-tests", "-t", "inner.pass_test", self->td.dir, NULL };
+		const char *env[] = { "HARNESS_INNER=1", self->mark_env, NULL };
 
-		status = run_capture(runner, argv, env, out_path);
+		status = run_capture(self->runner, argv, env, self->out_path);
 	}
-	out = slurp(out_path);
+	out = slurp(self->out_path);
 	ASSERT_NE(NULL, out);
-	EXPECT_EQ(0, status) TH_LOG("%s", out);
+	EXPECT_EQ(0, status) log_text(out);
 	EXPECT_NE(NULL, strstr(out, "\nok 1 a_test\n"));
 	EXPECT_STREQ("2 passed, 0 failed, 0 skipped", last_line(out));
 	free(out);
-	tmpdir_remove(&td);
 }
 
-TEST_TIMEOUT(runner_timeout, 60)
+/* the output without what depends on time: "# elapsed" lines and the
+ * " in S s" of each binary's summary */
+static void strip_times(char *out)
 {
-	char runner[PATH_MAX], self_path[PATH_MAX], mark_env[128];
-	char out_path[160];
-	struct tmpdir td;
+	char *r = out, *w = out;
+
+	while (*r) {
+		size_t len = strcspn(r, "\n");
+		const char *in = strstr(r, " skipped in ");
+		size_t keep = in && in < r + len ? (size_t)(in - r) + 8 : len;
+
+		if (strncmp(r, "# elapsed ", 10)) {
+			memmove(w, r, keep);
+			w += keep;
+			*w++ = '\n';
+		}
+		r += len + (r[len] == '\n');
+	}
+	*w = 0;
+}
+
+/* -j 2 (and RUN_TESTS_JOBS=2) run the binaries side by side, yet print
+ * exactly what a serial run prints, times aside.  a_test alone also runs
+ * inner.hang (1 s), so b_test ends first and its output waits its turn. */
+TEST_F_TIMEOUT(runner, parallel_same_output, 60)
+{
+	char *filter = "inner.pass_test,inner.fail_assert,inner.skipped,"
+		       "inner.crash,innerv,a_test.inner.hang";
+	char *argv_serial[] = { "run-tests", "-t", filter, self->td.dir, NULL };
+	char *argv_j[] = { "run-tests", "-j", "2", "-t", filter, self->td.dir, NULL };
+	char *argv_bad[] = { "run-tests", "-j", "0", self->td.dir, NULL };
+	const char *env[] = { "HARNESS_INNER=1", self->mark_env, NULL, NULL };
+	char *serial, *out;
+	int status;
+
+	status = run_capture(self->runner, argv_serial, env, self->out_path);
+	serial = slurp(self->out_path);
+	ASSERT_NE(NULL, serial);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	strip_times(serial);
+	EXPECT_NE(NULL, strstr(serial, "\nnot ok 2 b_test # exit=1\n")) log_text(serial);
+	for (int how = 0; how < 2; how++) {
+		env[2] = how ? "RUN_TESTS_JOBS=2" : NULL;
+		status = run_capture(self->runner, how ? argv_serial : argv_j, env,
+				     self->out_path);
+		out = slurp(self->out_path);
+		ASSERT_NE(NULL, out);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+		strip_times(out);
+		/* (EXPECT_STREQ would print both outputs unnested) */
+		EXPECT_EQ(0, strcmp(serial, out)) {
+			size_t at = 0, line = 0;
+
+			while (serial[at] && serial[at] == out[at])
+				at++;
+			while (at && serial[at - 1] != '\n')
+				at--;
+			for (size_t i = 0; i < at; i++)
+				line += serial[i] == '\n';
+			TH_LOG("%s: the output differs from line %zu on:",
+			       how ? "RUN_TESTS_JOBS=2" : "-j 2", line + 1);
+			log_text(out + at);
+		}
+		free(out);
+	}
+	/* a bad job count is an error of its own */
+	env[2] = NULL;
+	status = run_capture(self->runner, argv_bad, env, self->out_path);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	free(serial);
+}
+
+TEST_F_TIMEOUT(runner, timeout, 60)
+{
+	char *argv[] = { "run-tests", "-t", "a_test.inner.hang_long", self->td.dir, NULL };
+	const char *env[] = { "HARNESS_INNER=1", "HARNESS_LONG=1",
+			      "RUN_TESTS_TIMEOUT=1", self->mark_env, NULL };
+	long long t0 = __th_now_ms();
 	char *out, *marks;
 	int status;
-	long long t0;
 
-	if (runner_paths(runner, sizeof(runner), self_path, sizeof(self_path)))
-		SKIP(return, "no run-tests next to this binary");
-	ASSERT_EQ(0, tmpdir_make(&td));
-	runner_dir(_metadata, &td, self_path);
-	snprintf(mark_env, sizeof(mark_env), "HARNESS_MARK=%s", td.mark);
-	snprintf(out_path, sizeof(out_path), "%s/out", td.dir);
-	t0 = __th_now_ms();
-	{
-		char *argv[] = { "run-tests", "-t", "a_test.inner.hang_long", td.dir, NULL };
-		const char *env[] = { "HARNESS_INNER=1", "HARNESS_LONG=1",
-				      "RUN_TESTS_TIMEOUT=2", mark_env, NULL };
-
-		status = run_capture(runner, argv, env, out_path);
-	}
-	out = slurp(out_path);
-	marks = slurp(td.mark);
-	tmpdir_remove(&td);
+	status = run_capture(self->runner, argv, env, self->out_path);
+	out = slurp(self->out_path);
+	marks = slurp(self->td.mark);
 	ASSERT_NE(NULL, out);
 	EXPECT_LT(__th_now_ms() - t0, 20000);
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
-	EXPECT_NE(NULL, strstr(out, "\nnot ok 1 a_test # TIMEOUT 2 seconds\n"));
+	EXPECT_NE(NULL, strstr(out, "\nnot ok 1 a_test # TIMEOUT 1 seconds\n"));
 	EXPECT_NE(NULL, strstr(out, "\n# not ok 1 inner.hang_long # ABORTED\n"));
 	EXPECT_NE(NULL, strstr(out, "\nok 2 b_test\n"));
 	if (_metadata->results->failed)
-		TH_LOG("runner output:\n%s", out);
+		log_text(out);
 	EXPECT_STREQ("0 passed, 1 failed, 0 skipped", last_line(out));
 	ASSERT_NE(NULL, marks);
-	EXPECT_NE(NULL, strstr(marks, "teardown hang_long\n")) TH_LOG("%s", marks);
+	EXPECT_NE(NULL, strstr(marks, "teardown hang_long\n")) log_text(marks);
 	free(out);
 	free(marks);
 }
@@ -592,13 +678,15 @@ int main(int argc, char **argv)
 	int n = 0;
 	bool inner = getenv("HARNESS_INNER") != NULL;
 
-	for (int i = 0; i < argc && n < 58; i++)
+	for (int i = 0; i < argc && n < 56; i++)
 		args[n++] = argv[i];
 	if (inner) {
 		args[n++] = "-F";
 		args[n++] = "global";
 		args[n++] = "-F";
 		args[n++] = "outer";
+		args[n++] = "-F";
+		args[n++] = "runner";
 	} else {
 		args[n++] = "-F";
 		args[n++] = "inner";

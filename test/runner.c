@@ -2,12 +2,15 @@
 /*
  * run-tests - run every *_test binary in a directory, kselftest style.
  *
- *   run-tests [-t FILTER] [DIR]
+ *   run-tests [-j N] [-t FILTER] [DIR]
  *
  * DIR defaults to the directory holding run-tests itself.  Every regular,
  * executable file whose name ends in "_test" is run, in name order, with
  * stdin on /dev/null, stdout+stderr streamed to our stdout prefixed by "# ",
- * and TEST_FILTER=FILTER in its environment when -t is given.  Each binary
+ * and TEST_FILTER=FILTER in its environment when -t is given.  With -j N
+ * (or RUN_TESTS_JOBS=N) up to N binaries run at once; the output of all but
+ * the first unfinished one is held back, so it still reads binary by
+ * binary, in name order, exactly as without -j.  Each binary
  * gets RUN_TESTS_TIMEOUT seconds (default 600); then it receives SIGTERM
  * (its harness kills the running test and cleans up) and, 20 s later,
  * SIGKILL.
@@ -30,6 +33,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,55 +118,101 @@ static void parse_line(const char *line, struct binres *br)
 		br->c.fail++;
 }
 
-struct linebuf {
-	char buf[4096];
+/*
+ * One binary being run.  Its output is nested and parsed line by line; the
+ * job whose turn it is to print (the lowest-numbered unfinished one) streams
+ * straight to stdout, the others keep their lines in `held` until their
+ * turn, so the output reads as if the binaries ran one after the other.
+ */
+struct job {
+	const char *name;
+	pid_t pid;
+	int out;		/* read end of its stdout+stderr pipe, or -1 */
+	int pidfd;		/* or -1: then poll() wakes every 100 ms */
+	long long t0, t_end, deadline, kill_at;
+	bool started, exited, timed_out, finished, streaming;
+	int status;
+	struct binres br;
+	char line[4096];	/* the line being read */
 	size_t len;
-	bool truncated;		/* the current line was longer than buf */
+	bool truncated;		/* the current line was longer than line[] */
+	char *held;		/* output waiting for its turn */
+	size_t held_len, held_cap;
+	char how[128];
+	bool failed;
 };
 
-static void emit_line(struct linebuf *lb, struct binres *br)
+static void job_put(struct job *j, const char *s)
 {
-	lb->buf[lb->len] = 0;
-	if (!lb->truncated)
-		parse_line(lb->buf, br);
-	fputs("# ", stdout);
-	fputs(lb->buf, stdout);
-	fputc('\n', stdout);
-	lb->len = 0;
-	lb->truncated = false;
+	size_t n = strlen(s);
+
+	if (j->streaming) {
+		fputs(s, stdout);
+		return;
+	}
+	if (j->held_len + n + 1 > j->held_cap) {
+		size_t cap = j->held_cap ? j->held_cap : 65536;
+		char *p;
+
+		while (cap < j->held_len + n + 1)
+			cap *= 2;
+		p = realloc(j->held, cap);
+		if (!p) {	/* out of memory: print it now, out of order */
+			fputs(s, stdout);
+			return;
+		}
+		j->held = p;
+		j->held_cap = cap;
+	}
+	memcpy(j->held + j->held_len, s, n + 1);
+	j->held_len += n;
 }
 
-static void feed(struct linebuf *lb, const char *data, size_t n,
-		 struct binres *br)
+static void emit_line(struct job *j)
+{
+	j->line[j->len] = 0;
+	if (!j->truncated) {
+		parse_line(j->line, &j->br);
+		job_put(j, "# ");
+	}
+	job_put(j, j->line);
+	job_put(j, "\n");
+	j->len = 0;
+	j->truncated = false;
+}
+
+static void feed(struct job *j, const char *data, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (data[i] == '\n') {
-			emit_line(lb, br);
+			emit_line(j);
 			continue;
 		}
-		if (lb->len == sizeof(lb->buf) - 1) {
-			/* flush an over-long line in pieces */
-			lb->buf[lb->len] = 0;
-			fputs(lb->truncated ? "" : "# ", stdout);
-			fputs(lb->buf, stdout);
-			lb->len = 0;
-			lb->truncated = true;
+		if (j->len == sizeof(j->line) - 1) {
+			/* pass an over-long line on in pieces */
+			j->line[j->len] = 0;
+			if (!j->truncated)
+				job_put(j, "# ");
+			job_put(j, j->line);
+			j->len = 0;
+			j->truncated = true;
 		}
-		lb->buf[lb->len++] = data[i];
+		j->line[j->len++] = data[i];
 	}
-	fflush(stdout);
+	if (j->streaming)
+		fflush(stdout);
 }
 
 /* Read what is available; returns false on EOF or error. */
-static bool drain(int fd, struct linebuf *lb, struct binres *br)
+static bool drain(struct job *j)
 {
 	char buf[8192];
 
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = read(j->out, buf, sizeof(buf));
 
 		if (n > 0) {
-			feed(lb, buf, (size_t)n, br);
+			feed(j, buf, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -184,51 +234,30 @@ static int pidfd_open_(pid_t pid)
 #endif
 }
 
-/* Reap children; true once `pid` has been reaped (status in *status). */
-static bool reap(pid_t pid, int *status)
-{
-	bool done = false;
-	pid_t w;
-	int st;
-
-	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (w == pid) {
-			*status = st;
-			done = true;
-		}
-	}
-	return done;
-}
-
-/*
- * Run one binary.  Returns a description of how it ended in `how` and
- * whether it should be counted as a failure.
- */
-static bool run_one(const char *dir, const char *name, const char *filter,
-		    long timeout_s, struct binres *br, char *how, size_t howlen)
+static bool job_start(struct job *j, const char *dir, const char *filter,
+		      long timeout_s)
 {
 	char path[PATH_MAX + 260];
-	struct linebuf lb = { .len = 0 };
-	long long deadline, kill_at = 0;
-	bool open_pipe = true, exited = false, timed_out = false;
-	int pfd[2], pidfd, status = 0;
-	pid_t pid;
+	int pfd[2];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	br->plan = -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, j->name);
+	j->br.plan = -1;
+	j->out = j->pidfd = -1;
+	j->started = true;
+	j->t0 = now_ms();
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(how, howlen, "pipe: %s", strerror(errno));
-		return true;
+		snprintf(j->how, sizeof(j->how), "pipe: %s", strerror(errno));
+		return false;
 	}
 	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(how, howlen, "fork: %s", strerror(errno));
+	j->pid = fork();
+	if (j->pid < 0) {
+		snprintf(j->how, sizeof(j->how), "fork: %s", strerror(errno));
 		close(pfd[0]);
 		close(pfd[1]);
-		return true;
+		return false;
 	}
-	if (pid == 0) {
+	if (j->pid == 0) {
 		int nul = open("/dev/null", O_RDONLY);
 		char *argv[] = { path, NULL };
 
@@ -247,90 +276,214 @@ static bool run_one(const char *dir, const char *name, const char *filter,
 		fprintf(stderr, "run-tests: exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
-	setpgid(pid, pid);
+	setpgid(j->pid, j->pid);
 	close(pfd[1]);
-	fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
-	pidfd = pidfd_open_(pid);
-	deadline = now_ms() + timeout_s * 1000;
+	j->out = pfd[0];
+	fcntl(j->out, F_SETFL, fcntl(j->out, F_GETFL) | O_NONBLOCK);
+	j->pidfd = pidfd_open_(j->pid);
+	j->deadline = j->t0 + timeout_s * 1000;
+	return true;
+}
 
-	while (!exited) {
-		struct pollfd fds[2];
-		int nfds = 0, tmo;
-		long long left;
+/* The binary has exited: take the rest of its output (a leftover
+ * grandchild may hold the pipe: stop after 50 ms of silence), judge it. */
+static void job_finish(struct job *j, long timeout_s)
+{
+	int status = j->status;
 
-		if (reap(pid, &status)) {
-			exited = true;
-			break;
-		}
-		left = (kill_at ? kill_at : deadline) - now_ms();
-		if (left <= 0) {
-			if (!kill_at) {
-				timed_out = true;
-				fprintf(stdout, "# run-tests: %s timed out after %ld s, sending SIGTERM\n",
-					name, timeout_s);
-				kill(-pid, SIGTERM);
-				kill_at = now_ms() + GRACE_MS;
-			} else {
-				fprintf(stdout, "# run-tests: %s still running, sending SIGKILL\n",
-					name);
-				kill(-pid, SIGKILL);
-				kill(pid, SIGKILL);
-				kill_at = now_ms() + 3600 * 1000LL;
+	if (j->out >= 0) {
+		struct pollfd p = { .fd = j->out, .events = POLLIN };
+
+		while (poll(&p, 1, 50) > 0 && drain(j))
+			;
+		close(j->out);
+		j->out = -1;
+	}
+	if (j->len)
+		emit_line(j);
+	if (j->pidfd >= 0)
+		close(j->pidfd);
+	j->pidfd = -1;
+	j->finished = true;
+	j->t_end = now_ms();
+	j->failed = true;
+	if (!j->exited)
+		;	/* it could not start: how says why */
+	else if (j->timed_out)
+		snprintf(j->how, sizeof(j->how), "TIMEOUT %ld seconds", timeout_s);
+	else if (WIFSIGNALED(status))
+		snprintf(j->how, sizeof(j->how), "killed by signal %d", WTERMSIG(status));
+	else if (WEXITSTATUS(status) == 4 && j->br.c.fail == 0) {
+		snprintf(j->how, sizeof(j->how), "SKIP");
+		j->failed = false;
+	} else if (WEXITSTATUS(status) != 0)
+		snprintf(j->how, sizeof(j->how), "exit=%d", WEXITSTATUS(status));
+	else if (j->br.plan < 0 || j->br.results < (unsigned long)j->br.plan)
+		snprintf(j->how, sizeof(j->how), "incomplete: %lu of %ld results",
+			 j->br.results, j->br.plan);
+	else
+		j->failed = j->br.c.fail > 0;
+	if (j->failed && j->br.c.fail == 0)
+		j->br.c.fail = 1;
+}
+
+static void job_say(struct job *j, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	job_put(j, msg);
+	if (j->streaming)
+		fflush(stdout);
+}
+
+/* Time limits: SIGTERM to the binary's process group at the deadline,
+ * SIGKILL GRACE_MS later.  Returns ms until the next one is due. */
+static long long job_timers(struct job *j, long timeout_s)
+{
+	long long left = (j->kill_at ? j->kill_at : j->deadline) - now_ms();
+
+	if (left > 0)
+		return left;
+	if (!j->kill_at) {
+		j->timed_out = true;
+		job_say(j, "# run-tests: %s timed out after %ld s, sending SIGTERM\n",
+			j->name, timeout_s);
+		kill(-j->pid, SIGTERM);
+		j->kill_at = now_ms() + GRACE_MS;
+		return GRACE_MS;
+	}
+	job_say(j, "# run-tests: %s still running, sending SIGKILL\n", j->name);
+	kill(-j->pid, SIGKILL);
+	kill(j->pid, SIGKILL);
+	j->kill_at = now_ms() + 3600 * 1000LL;
+	return 1000;
+}
+
+/* Reap every child that has ended (PID 1 also gets orphans) and mark the
+ * jobs they belong to. */
+static void reap_all(struct job *jobs, size_t n)
+{
+	pid_t w;
+	int st;
+
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (jobs[i].started && !jobs[i].exited && jobs[i].pid == w) {
+				jobs[i].exited = true;
+				jobs[i].status = st;
 			}
-			continue;
 		}
-		if (open_pipe) {
-			fds[nfds].fd = pfd[0];
-			fds[nfds++].events = POLLIN;
+	}
+}
+
+/* Run the binaries, up to `parallel` at once; print each one's output,
+ * "# NAME: ..." and its "ok K NAME" line in name order. */
+static void run_all(struct job *jobs, size_t n, unsigned parallel,
+		    const char *dir, const char *filter, long timeout_s,
+		    struct counts *tot)
+{
+	size_t next = 0, head = 0;
+	unsigned running = 0;
+	struct pollfd *fds = calloc(2 * (parallel ? parallel : 1), sizeof(*fds));
+
+	if (!fds) {
+		perror("run-tests: calloc");
+		parallel = 1;
+	}
+	while (head < n) {
+		int nfds = 0, tmo = 1000;
+
+		while (running < parallel && next < n) {
+			struct job *j = &jobs[next++];
+
+			if (j == &jobs[head]) {
+				j->streaming = true;
+				printf("# selftests: ramfuse: %s\n", j->name);
+			}
+			if (job_start(j, dir, filter, timeout_s))
+				running++;
+			else
+				job_finish(j, timeout_s);
 		}
-		if (pidfd >= 0) {
-			fds[nfds].fd = pidfd;
-			fds[nfds++].events = POLLIN;
+		reap_all(jobs, next);
+		for (size_t i = head; i < next; i++) {
+			struct job *j = &jobs[i];
+			long long left;
+
+			if (j->finished)
+				continue;
+			if (j->exited) {
+				job_finish(j, timeout_s);
+				running--;
+				continue;
+			}
+			left = job_timers(j, timeout_s);
+			if (left < tmo)
+				tmo = (int)left;
+			if (!fds)
+				continue;
+			if (j->out >= 0) {
+				fds[nfds].fd = j->out;
+				fds[nfds++].events = POLLIN;
+			}
+			if (j->pidfd >= 0) {
+				fds[nfds].fd = j->pidfd;
+				fds[nfds++].events = POLLIN;
+			} else if (tmo > 100) {
+				tmo = 100;
+			}
 		}
-		tmo = pidfd >= 0 ? 1000 : 100;
-		if (left < tmo)
-			tmo = (int)left;
+		/* print, in order, every finished job whose turn has come */
+		while (head < n && jobs[head].finished) {
+			struct job *j = &jobs[head];
+
+			if (!j->streaming) {
+				printf("# selftests: ramfuse: %s\n", j->name);
+				if (j->held_len)
+					fputs(j->held, stdout);
+			}
+			free(j->held);
+			j->held = NULL;
+			tot->pass += j->br.c.pass;
+			tot->fail += j->br.c.fail;
+			tot->skip += j->br.c.skip;
+			printf("# %s: %lu passed, %lu failed, %lu skipped in %.1f s\n",
+			       j->name, j->br.c.pass, j->br.c.fail, j->br.c.skip,
+			       (double)(j->t_end - j->t0) / 1000.0);
+			printf("%s %zu %s%s%s\n", j->failed ? "not ok" : "ok", head + 1,
+			       j->name, j->how[0] ? " # " : "", j->how);
+			fflush(stdout);
+			head++;
+			if (head < next && !jobs[head].finished) {
+				/* its turn: what it said so far, then live */
+				printf("# selftests: ramfuse: %s\n", jobs[head].name);
+				if (jobs[head].held_len)
+					fputs(jobs[head].held, stdout);
+				jobs[head].held_len = 0;
+				jobs[head].streaming = true;
+				fflush(stdout);
+			}
+		}
+		if (head >= n)
+			break;
+		if (!running || (running < parallel && next < n))
+			continue;	/* start the next one first */
 		if (poll(fds, (nfds_t)nfds, tmo) < 0 && errno != EINTR)
 			usleep(10000);
-		if (open_pipe && !drain(pfd[0], &lb, br))
-			open_pipe = false;
-	}
-	/* output written before exit; a leftover grandchild may hold the pipe */
-	if (open_pipe) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		for (size_t i = head; i < next; i++) {
+			struct job *j = &jobs[i];
 
-		while (poll(&p, 1, 50) > 0 && drain(pfd[0], &lb, br))
-			;
+			if (!j->finished && j->out >= 0 && !drain(j)) {
+				close(j->out);
+				j->out = -1;
+			}
+		}
 	}
-	if (lb.len)
-		emit_line(&lb, br);
-	close(pfd[0]);
-	if (pidfd >= 0)
-		close(pidfd);
-
-	if (timed_out) {
-		snprintf(how, howlen, "TIMEOUT %ld seconds", timeout_s);
-		return true;
-	}
-	if (WIFSIGNALED(status)) {
-		snprintf(how, howlen, "killed by signal %d", WTERMSIG(status));
-		return true;
-	}
-	if (WEXITSTATUS(status) == 4 && br->c.fail == 0) {
-		snprintf(how, howlen, "SKIP");
-		return false;
-	}
-	if (WEXITSTATUS(status) != 0) {
-		snprintf(how, howlen, "exit=%d", WEXITSTATUS(status));
-		return true;
-	}
-	if (br->plan < 0 || br->results < (unsigned long)br->plan) {
-		snprintf(how, howlen, "incomplete: %lu of %ld results", br->results,
-			 br->plan);
-		return true;
-	}
-	how[0] = 0;
-	return br->c.fail > 0;
+	free(fds);
 }
 
 static void mount_if_missing(const char *target, const char *type,
@@ -364,17 +517,34 @@ static void be_init(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: run-tests [-t FILTER] [DIR]\n"
+	fprintf(f, "usage: run-tests [-j N] [-t FILTER] [DIR]\n"
 		   "  runs DIR/*_test (default: the directory of run-tests)\n"
+		   "  -j N       run N binaries at once (default 1, or RUN_TESTS_JOBS);\n"
+		   "             the output still comes binary by binary, in order\n"
 		   "  -t FILTER  passed to every binary as TEST_FILTER\n"
 		   "  RUN_TESTS_TIMEOUT=SECS per binary (default 600)\n");
+}
+
+static int parse_jobs(const char *s, unsigned *jobs)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 64)
+		return -1;
+	*jobs = (unsigned)v;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *filter = NULL, *env;
-	char dir[PATH_MAX], how[128];
+	char dir[PATH_MAX];
 	char **names = NULL;
+	struct job *jobs;
+	unsigned parallel = 1;
 	size_t n = 0, cap = 0;
 	struct counts tot = { 0, 0, 0 };
 	long timeout_s = 600;
@@ -384,8 +554,19 @@ int main(int argc, char **argv)
 	DIR *d;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:h")) != -1) {
+	env = getenv("RUN_TESTS_JOBS");
+	if (env && *env && parse_jobs(env, &parallel)) {
+		fprintf(stderr, "run-tests: RUN_TESTS_JOBS=%s: want a number 1..64\n", env);
+		return 2;
+	}
+	while ((opt = getopt(argc, argv, "j:t:h")) != -1) {
 		switch (opt) {
+		case 'j':
+			if (parse_jobs(optarg, &parallel)) {
+				fprintf(stderr, "run-tests: -j %s: want a number 1..64\n", optarg);
+				return 2;
+			}
+			break;
 		case 't':
 			filter = optarg;
 			break;
@@ -461,31 +642,20 @@ int main(int argc, char **argv)
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
 
+	jobs = calloc(n ? n : 1, sizeof(*jobs));
+	if (!jobs) {
+		perror("run-tests: calloc");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		jobs[i].name = names[i];
 	printf("TAP version 13\n");
 	printf("1..%zu\n", n);
-	for (size_t i = 0; i < n; i++) {
-		struct binres br;
-		long long t0 = now_ms();
-		bool failed;
-
-		memset(&br, 0, sizeof(br));
-		printf("# selftests: ramfuse: %s\n", names[i]);
-		failed = run_one(dir, names[i], filter, timeout_s, &br, how,
-				 sizeof(how));
-		if (failed && br.c.fail == 0)
-			br.c.fail = 1;
-		tot.pass += br.c.pass;
-		tot.fail += br.c.fail;
-		tot.skip += br.c.skip;
-		printf("# %s: %lu passed, %lu failed, %lu skipped in %.1f s\n",
-		       names[i], br.c.pass, br.c.fail, br.c.skip,
-		       (double)(now_ms() - t0) / 1000.0);
-		printf("%s %zu %s%s%s\n",
-		       failed ? "not ok" : "ok", i + 1, names[i],
-		       how[0] ? " # " : "", how);
+	run_all(jobs, n, parallel, dir, filter, timeout_s, &tot);
+	for (size_t i = 0; i < n; i++)
 		free(names[i]);
-	}
 	free(names);
+	free(jobs);
 	printf("# elapsed %.1f s\n", (double)(now_ms() - start) / 1000.0);
 	printf("%lu passed, %lu failed, %lu skipped\n", tot.pass, tot.fail,
 	       tot.skip);
