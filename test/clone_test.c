@@ -14,7 +14,7 @@
 
 FIXTURE(clone) {
 	struct ramfuse rf;
-	pid_t workers[8];
+	struct stat_load load;
 };
 
 FIXTURE_SETUP(clone)
@@ -25,53 +25,10 @@ FIXTURE_SETUP(clone)
 		SKIP(return, "%s", why);
 }
 
-static void stop_workers(FIXTURE_DATA(clone) *self)
-{
-	for (int i = 0; i < 8; i++) {
-		if (self->workers[i] > 0) {
-			kill(self->workers[i], SIGKILL);
-			waitpid(self->workers[i], NULL, 0);
-			self->workers[i] = 0;
-		}
-	}
-}
-
 FIXTURE_TEARDOWN(clone)
 {
-	stop_workers(self);
+	stat_load_stop(&self->load);
 	EXPECT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
-}
-
-/* nproc processes stat()ing (mostly missing) names for ms milliseconds */
-static void load(struct __test_metadata *_metadata, FIXTURE_DATA(clone) *self,
-		 int nproc, int ms)
-{
-	int status;
-
-	for (int i = 0; i < nproc; i++) {
-		pid_t pid = fork_clean();
-
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			long long end = now_ms() + ms;
-			char p[256];
-			struct stat st;
-			unsigned n = 0;
-
-			while (now_ms() < end) {
-				snprintf(p, sizeof(p), "%s/w%d-%u", self->rf.mnt, i, n++ % 64);
-				stat(p, &st);
-				stat(self->rf.mnt, &st);
-			}
-			_exit(0);
-		}
-		self->workers[i] = pid;
-	}
-	for (int i = 0; i < nproc; i++) {
-		ASSERT_EQ(self->workers[i], waitpid(self->workers[i], &status, 0));
-		self->workers[i] = 0;
-		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
 }
 
 TEST_F(clone, threads2_cloned)
@@ -83,7 +40,10 @@ TEST_F(clone, threads2_cloned)
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(2, stats_get(rf, "workers"));
 	EXPECT_EQ(1, stats_get(rf, "clone"));
-	load(_metadata, self, 4, 1500);
+	/* load until both fds have served requests (5 s at most) */
+	ASSERT_EQ(0, stat_load_start(&self->load, rf->mnt, 4, 10000));
+	stats_wait_fds(rf, 2, 10, 5000);
+	EXPECT_EQ(0, stat_load_stop(&self->load));
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	fd0 = stats_get(rf, "fd.0");
 	fd1 = stats_get(rf, "fd.1");
@@ -103,7 +63,9 @@ TEST_F(clone, threads4_all_busy)
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(4, stats_get(rf, "workers"));
 	EXPECT_EQ(1, stats_get(rf, "clone"));
-	load(_metadata, self, 8, 1500);
+	ASSERT_EQ(0, stat_load_start(&self->load, rf->mnt, 8, 10000));
+	stats_wait_fds(rf, 4, 10, 5000);
+	EXPECT_EQ(0, stat_load_stop(&self->load));
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	for (int i = 0; i < 4; i++) {
 		snprintf(name, sizeof(name), "fd.%d", i);
@@ -121,7 +83,9 @@ TEST_F(clone, noclone_shared_fd)
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(0, stats_get(rf, "clone"));
 	EXPECT_EQ(2, stats_get(rf, "workers"));
-	load(_metadata, self, 4, 1000);
+	ASSERT_EQ(0, stat_load_start(&self->load, rf->mnt, 4, 10000));
+	stats_wait_ge(rf, "op.LOOKUP", 1001, 5000);
+	EXPECT_EQ(0, stat_load_stop(&self->load));
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	EXPECT_EQ(0, stats_get(rf, "clone"));
 	fd0 = stats_get(rf, "fd.0");
@@ -141,28 +105,14 @@ TEST_F(clone, stats_refresh_under_load)
 
 	ASSERT_EQ(0, mount_ramfuse(rf, "threads=2,entry_timeout=0,attr_timeout=0"))
 		TH_LOG("%s", rf->err);
-	for (int i = 0; i < 4; i++) {
-		pid_t pid = fork_clean();
-
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			char p[256];
-			struct stat st;
-
-			for (unsigned n = 0;; n++) {
-				snprintf(p, sizeof(p), "%s/w%d-%u", rf->mnt, i, n % 64);
-				stat(p, &st);
-			}
-		}
-		self->workers[i] = pid;
-	}
+	ASSERT_EQ(0, stat_load_start(&self->load, rf->mnt, 4, 30000));
 	seq = stats_get(rf, "seq");
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 100; i++) {
 		ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("refresh %d: %s", i, rf->err);
 		ASSERT_LT(seq, stats_get(rf, "seq"));
 		seq = stats_get(rf, "seq");
 	}
-	stop_workers(self);
+	EXPECT_EQ(0, stat_load_stop(&self->load));
 }
 
 TEST_F(clone, threads1_single)
@@ -172,7 +122,9 @@ TEST_F(clone, threads1_single)
 	ASSERT_EQ(0, mount_ramfuse(rf, "threads=1,entry_timeout=0"))
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(1, stats_get(rf, "workers"));
-	load(_metadata, self, 2, 500);
+	ASSERT_EQ(0, stat_load_start(&self->load, rf->mnt, 2, 10000));
+	stats_wait_ge(rf, "op.LOOKUP", 100, 5000);
+	EXPECT_EQ(0, stat_load_stop(&self->load));
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	EXPECT_LT(0, stats_get(rf, "fd.0"));
 	EXPECT_EQ(-1, stats_get(rf, "fd.1"));

@@ -137,6 +137,26 @@ void close_fds_from(int from);
  * Use for worker processes of a test. */
 pid_t fork_clean(void);
 
+/*
+ * Metadata load: nproc (at most 16) fork_clean()ed processes stat() names
+ * under dir (mostly missing: one LOOKUP each with entry_timeout=0) until
+ * stat_load_stop() or for at most max_ms.  Tests start it, wait for what
+ * they want to see (stats_wait_ge, stats_wait_fds) and stop it, so the load
+ * lasts as long as that takes.
+ */
+struct stat_load {
+	pid_t pid[16];
+	int n;
+	int *stop;	/* shared with the children */
+};
+int stat_load_start(struct stat_load *l, const char *dir, int nproc, int max_ms);
+/* Tell the children to stop, reap them (killing any that hang past 5 s);
+ * returns how many did not exit 0.  Safe to call twice. */
+int stat_load_stop(struct stat_load *l);
+/* Refresh until each of fd.0 .. fd.(nfds-1) counts at least min requests
+ * (or the timeout); returns how many do. */
+int stats_wait_fds(struct ramfuse *rf, int nfds, long long min, int timeout_ms);
+
 /* mount a tmpfs on a fresh temp dir (dir gets the path) / undo it */
 int tmpfs_mount(char *dir, size_t len, const char *opts);
 void tmpfs_umount(const char *dir);

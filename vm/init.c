@@ -21,6 +21,7 @@
  *	ramfuse.runner=PATH	runner binary (default /test/run-tests)
  *	ramfuse.testdir=DIR	test directory (default /test)
  *	ramfuse.env.NAME=VALUE	NAME=VALUE in the runner's environment
+ *				(a later one for the same NAME wins)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -246,9 +247,16 @@ static void set_option(struct options *o, const char *arg)
 		bool ok = name != eq;
 		for (const char *c = name; c < eq; c++)
 			ok &= isalnum((unsigned char)*c) || *c == '_';
-		if (!ok || o->nenv >= MAX_ENV)
+		int slot = o->nenv;
+		/* a later ramfuse.env.NAME= wins, as vm/run's --append expects */
+		for (int i = 0; ok && i < o->nenv; i++)
+			if (!strncmp(o->env[i], name, eq - name + 1))
+				slot = i;
+		if (!ok || slot >= MAX_ENV)
 			say("ignoring %s: %s", arg, ok ? "too many ramfuse.env options"
 						   : "not a variable name");
+		else if (slot < o->nenv)
+			o->env[slot] = strdup(name);
 		else
 			o->env[o->nenv++] = strdup(name);
 	} else {
