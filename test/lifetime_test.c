@@ -182,13 +182,11 @@ TEST_F_TIMEOUT(big, dir_entries, 240)
 	ASSERT_EQ(0, mkdir(dir, 0755));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ASSERT_LE(0, dfd);
+	/* mknod: a directory entry costs no open and release */
 	for (int i = 0; i < nents; i++) {
-		int fd;
-
 		snprintf(p, sizeof(p), "file-%07d", i);
-		fd = openat(dfd, p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-		ASSERT_LE(0, fd) TH_LOG("%s: %s", p, strerror(errno));
-		close(fd);
+		ASSERT_EQ(0, mknodat(dfd, p, S_IFREG | 0644, 0))
+			TH_LOG("%s: %s", p, strerror(errno));
 	}
 	TH_LOG("created %d in %lld ms", nents, now_ms() - t0);
 	EXPECT_EQ(base + nents + 1, refreshed(_metadata, rf, "inodes"));
