@@ -39,6 +39,21 @@ void sleep_ms(int ms)
 		;
 }
 
+void coarse_clock_tick(void)
+{
+	struct timespec fine, t;
+
+	/* past the fine clock now: later than any stamp taken so far */
+	clock_gettime(CLOCK_REALTIME, &fine);
+	for (int i = 0; i < 500; i++) {
+		sleep_ms(2);
+		clock_gettime(CLOCK_REALTIME_COARSE, &t);
+		if (t.tv_sec > fine.tv_sec ||
+		    (t.tv_sec == fine.tv_sec && t.tv_nsec > fine.tv_nsec))
+			return;
+	}
+}
+
 static void err_add_threads(struct ramfuse *rf);
 
 static void __attribute__((format(printf, 2, 3)))

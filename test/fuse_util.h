@@ -170,6 +170,12 @@ long long pattern_check(const unsigned char *buf, size_t len,
 
 long long now_ms(void);
 void sleep_ms(int ms);
+/* Return once the kernel's coarse clock (the one file timestamps come
+ * from: one tick, 1-10 ms) has passed the fine clock's reading at the
+ * call, so the next change gets a later stamp than any taken before, fine
+ * or coarse.  Waits for the tick itself, not a fixed time: under emulation
+ * a tick can come late.  At most 1 s. */
+void coarse_clock_tick(void);
 
 /* write a whole buffer / read exactly len (short at EOF): bytes or -1 */
 ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off);

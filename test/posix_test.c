@@ -431,7 +431,7 @@ static void TIMES(struct obs *o, int slot, const char *after)
  */
 static void tick(void)
 {
-	sleep_ms(12);
+	coarse_clock_tick();
 }
 
 /* become another user in a forked child; the child runs the block */
