@@ -968,7 +968,8 @@ TEST_F_TIMEOUT(conn, lazy_umount_busy, 20)
 
 		if (fd < 0 || !buf)
 			_exit(2);
-		for (unsigned i = 0; now_ms() < end && !__atomic_load_n(stop, __ATOMIC_ACQUIRE); i++) {
+		for (unsigned i = 0;
+		     now_ms() < end && !__atomic_load_n(stop, __ATOMIC_ACQUIRE); i++) {
 			off_t off = (off_t)(i % 16) * 65536;
 
 			if (pread_all(fd, buf, 65536, off) != 65536 ||
@@ -1311,8 +1312,9 @@ TEST_F_TIMEOUT(limits, write_1mib_one_request, 20)
 /*
  * 64 processes read one 4 MiB file at once, 1 MiB each in 64 KiB pieces
  * (passthrough=off; odd ones with O_DIRECT, which goes out as background
- * requests, even ones through the page cache).  All finish, with the right data, within the time limit:
- * no deadlock between the kernel's background limit and the workers.
+ * requests, even ones through the page cache).  All finish, with the
+ * right data, within the time limit: no deadlock between the kernel's
+ * background limit and the workers.
  */
 TEST_F_TIMEOUT(limits, readers64, 20)
 {

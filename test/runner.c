@@ -285,12 +285,42 @@ static bool job_start(struct job *j, const char *dir, const char *filter,
 	return true;
 }
 
-/* The binary has exited: take the rest of its output (a leftover
- * grandchild may hold the pipe: stop after 50 ms of silence), judge it. */
-static void job_finish(struct job *j, long timeout_s)
+/* Whether the ended binary failed; how says how it ended, if not plainly. */
+static bool job_failed(struct job *j, long timeout_s)
 {
 	int status = j->status;
 
+	if (!j->exited)
+		return true;	/* it could not start: how says why */
+	if (j->timed_out) {
+		snprintf(j->how, sizeof(j->how), "TIMEOUT %ld seconds", timeout_s);
+		return true;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(j->how, sizeof(j->how), "killed by signal %d", WTERMSIG(status));
+		return true;
+	}
+	if (WEXITSTATUS(status) == 4 && j->br.c.fail == 0) {
+		snprintf(j->how, sizeof(j->how), "SKIP");
+		return false;
+	}
+	if (WEXITSTATUS(status) != 0) {
+		snprintf(j->how, sizeof(j->how), "exit=%d", WEXITSTATUS(status));
+		return true;
+	}
+	if (j->br.plan < 0 || j->br.results < (unsigned long)j->br.plan) {
+		snprintf(j->how, sizeof(j->how), "incomplete: %lu of %ld results",
+			 j->br.results, j->br.plan);
+		return true;
+	}
+	return j->br.c.fail > 0;
+}
+
+/* The binary has ended (or never started): take the rest of its output (a
+ * leftover grandchild may hold the pipe: stop after 50 ms of silence) and
+ * judge it. */
+static void job_finish(struct job *j, long timeout_s)
+{
 	if (j->out >= 0) {
 		struct pollfd p = { .fd = j->out, .events = POLLIN };
 
@@ -306,23 +336,7 @@ static void job_finish(struct job *j, long timeout_s)
 	j->pidfd = -1;
 	j->finished = true;
 	j->t_end = now_ms();
-	j->failed = true;
-	if (!j->exited)
-		;	/* it could not start: how says why */
-	else if (j->timed_out)
-		snprintf(j->how, sizeof(j->how), "TIMEOUT %ld seconds", timeout_s);
-	else if (WIFSIGNALED(status))
-		snprintf(j->how, sizeof(j->how), "killed by signal %d", WTERMSIG(status));
-	else if (WEXITSTATUS(status) == 4 && j->br.c.fail == 0) {
-		snprintf(j->how, sizeof(j->how), "SKIP");
-		j->failed = false;
-	} else if (WEXITSTATUS(status) != 0)
-		snprintf(j->how, sizeof(j->how), "exit=%d", WEXITSTATUS(status));
-	else if (j->br.plan < 0 || j->br.results < (unsigned long)j->br.plan)
-		snprintf(j->how, sizeof(j->how), "incomplete: %lu of %ld results",
-			 j->br.results, j->br.plan);
-	else
-		j->failed = j->br.c.fail > 0;
+	j->failed = job_failed(j, timeout_s);
 	if (j->failed && j->br.c.fail == 0)
 		j->br.c.fail = 1;
 }

@@ -255,10 +255,11 @@ static void set_option(struct options *o, const char *arg)
 		if (!ok || slot >= MAX_ENV)
 			say("ignoring %s: %s", arg, ok ? "too many ramfuse.env options"
 						   : "not a variable name");
-		else if (slot < o->nenv)
+		else {
 			o->env[slot] = strdup(name);
-		else
-			o->env[o->nenv++] = strdup(name);
+			if (slot == o->nenv)
+				o->nenv++;
+		}
 	} else {
 		say("ignoring unknown option %.*s", (int)(eq - arg), arg);
 	}
