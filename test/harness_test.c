@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -194,10 +195,11 @@ static void tmpdir_remove(struct tmpdir *t)
 
 /*
  * Run prog (argv) with env additions "K=V" (NULL-terminated), stdout and
- * stderr to out.  Returns the wait status, or -1.
+ * stderr to out, as user uid unless it is -1.  Returns the wait status,
+ * or -1.
  */
-static int run_capture(const char *prog, char *const argv[],
-		       const char *const env[], const char *out)
+static int run_capture_as(const char *prog, char *const argv[],
+			  const char *const env[], const char *out, uid_t uid)
 {
 	int status;
 	pid_t pid = fork();
@@ -211,6 +213,9 @@ static int run_capture(const char *prog, char *const argv[],
 			_exit(126);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) || setgid(uid) || setuid(uid)))
+			_exit(125);
 		unsetenv("TEST_FILTER");
 		unsetenv("RUN_TESTS_JOBS");
 		for (size_t i = 0; env && env[i]; i++)
@@ -221,6 +226,12 @@ static int run_capture(const char *prog, char *const argv[],
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return status;
+}
+
+static int run_capture(const char *prog, char *const argv[],
+		       const char *const env[], const char *out)
+{
+	return run_capture_as(prog, argv, env, out, (uid_t)-1);
 }
 
 /* Captured output, each line behind "#  | ": a raw "ok"/"not ok" line
@@ -672,11 +683,150 @@ TEST_F_TIMEOUT(runner, timeout, 60)
 	free(marks);
 }
 
+/* The runner's verdict on runs that test nothing: out is its output,
+ * status its wait status. */
+static char *runner_run(struct __test_metadata *_metadata,
+			FIXTURE_DATA(runner) *self, char *filter,
+			const char *inner, uid_t uid, int *status)
+{
+	char inner_env[64];
+	char *argv[] = { "run-tests", "-t", filter, self->td.dir, NULL };
+	const char *env[] = { inner_env, self->mark_env, NULL };
+	char *out;
+
+	snprintf(inner_env, sizeof(inner_env), "HARNESS_INNER=%s", inner);
+	if (!filter) {
+		argv[1] = self->td.dir;
+		argv[2] = NULL;
+	}
+	*status = run_capture_as(self->runner, argv, env, self->out_path, uid);
+	out = slurp(self->out_path);
+	if (!out)
+		TH_LOG("no output from run-tests");
+	return out;
+}
+
+static bool can_mount_here(void)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		close(fd);
+	return geteuid() == 0 && fd >= 0;
+}
+
+/* -t FILTER that matches no test is a usage error, not an empty pass */
+TEST_F_TIMEOUT(runner, filter_matches_nothing, 60)
+{
+	int status;
+	char *out = runner_run(_metadata, self, "no_such_test", "1", -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: -t no_such_test: no test matches it\n"));
+	EXPECT_NE(NULL, strstr(out, "run-tests: -t no_such_test: no test matches it (names are"));
+	EXPECT_STREQ("0 passed, 0 failed, 0 skipped", last_line(out));
+	free(out);
+}
+
+/* every test skipped: nothing was tested (4, kselftest's skip) */
+TEST_F_TIMEOUT(runner, all_skipped, 60)
+{
+	int status;
+	char *out = runner_run(_metadata, self, "inner.skipped", "1", -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\nok 1 a_test # SKIP all 1 tests: because reasons\n"));
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: SKIP: nothing was tested: all 2 tests "
+			       "skipped (2 x because reasons)\n"));
+	EXPECT_STREQ("0 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
+/* a single skip (say, a kernel too old for one feature) stays a skip */
+TEST_F_TIMEOUT(runner, some_skipped, 60)
+{
+	int status, want = can_mount_here() ? 0 : 4;
+	char *out = runner_run(_metadata, self, "inner.pass_test,inner.skipped", "1",
+			       -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == want) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\nok 1 a_test\n"));
+	EXPECT_STREQ("2 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
+/* kselftest's whole-binary skip: "1..0 # SKIP why" and exit 4 */
+TEST_F_TIMEOUT(runner, binary_skipped, 60)
+{
+	int status;
+	char *out = runner_run(_metadata, self, NULL, "skipall", -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\nok 1 a_test # SKIP no widget here\n"));
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: SKIP: nothing was tested: all 2 tests "
+			       "skipped (2 x no widget here)\n"));
+	EXPECT_STREQ("0 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
+/* no binaries at all: nothing was tested */
+TEST_F_TIMEOUT(runner, no_binaries, 60)
+{
+	char *argv[] = { "run-tests", self->td.dir, NULL };
+	char p[160];
+	int status;
+	char *out;
+
+	snprintf(p, sizeof(p), "%s/a_test", self->td.dir);
+	ASSERT_EQ(0, unlink(p));
+	snprintf(p, sizeof(p), "%s/b_test", self->td.dir);
+	ASSERT_EQ(0, unlink(p));
+	status = run_capture(self->runner, argv, NULL, self->out_path);
+	out = slurp(self->out_path);
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "# run-tests: SKIP: nothing was tested: no *_test binaries in "));
+	EXPECT_STREQ("0 passed, 0 failed, 0 skipped", last_line(out));
+	free(out);
+}
+
+/* Skips while the run lacks root: the suite did not run, even though
+ * some tests (these, like harness_test) need no root and passed. */
+TEST_F_TIMEOUT(runner, not_root, 60)
+{
+	int status;
+	char *out;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to run the runner as another user");
+	ASSERT_EQ(0, chmod(self->td.dir, 0755));
+	out = runner_run(_metadata, self, "inner.pass_test,inner.skipped", "1",
+			 65534, &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "# run-tests: this run lacks not root (euid 65534)"));
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: SKIP: 2 tests skipped because the run "
+			       "lacks what the suite needs: not root (euid 65534)"));
+	EXPECT_STREQ("2 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	char *args[64];
 	int n = 0;
-	bool inner = getenv("HARNESS_INNER") != NULL;
+	const char *mode = getenv("HARNESS_INNER");
+	bool inner = mode != NULL;
+
+	if (mode && !strcmp(mode, "skipall")) {
+		/* as kselftest.h's ksft_exit_skip() before any test */
+		printf("TAP version 13\n1..0 # SKIP no widget here\n");
+		return KSFT_SKIP;
+	}
 
 	for (int i = 0; i < argc && n < 56; i++)
 		args[n++] = argv[i];
