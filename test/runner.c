@@ -38,6 +38,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -55,7 +56,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "junit.h"
+
 #define GRACE_MS 20000
+
+/* Everything run-tests reports goes through out(): to stdout, and to the
+ * --tap file and the JUnit reader when they are asked for. */
+static struct {
+	FILE *tap;
+	struct junit *junit;
+} sink;
+
+static void out_str(const char *s)
+{
+	size_t n = strlen(s);
+
+	fwrite(s, 1, n, stdout);
+	if (sink.tap)
+		fwrite(s, 1, n, sink.tap);
+	if (sink.junit)
+		junit_feed(sink.junit, s, n);
+}
+
+static void __attribute__((format(printf, 1, 2))) out(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		out_str(s);
+	free(s);
+}
 
 struct counts {
 	unsigned long pass, fail, skip;
@@ -198,7 +233,7 @@ static void job_put(struct job *j, const char *s)
 	size_t n = strlen(s);
 
 	if (j->streaming) {
-		fputs(s, stdout);
+		out_str(s);
 		return;
 	}
 	if (j->held_len + n + 1 > j->held_cap) {
@@ -209,7 +244,7 @@ static void job_put(struct job *j, const char *s)
 			cap *= 2;
 		p = realloc(j->held, cap);
 		if (!p) {	/* out of memory: print it now, out of order */
-			fputs(s, stdout);
+			out_str(s);
 			return;
 		}
 		j->held = p;
@@ -479,7 +514,7 @@ static void run_all(struct job *jobs, size_t n, unsigned parallel,
 			j->br.reasons = rs;
 			if (j == &jobs[head]) {
 				j->streaming = true;
-				printf("# selftests: ramfuse: %s\n", j->name);
+				out("# selftests: ramfuse: %s\n", j->name);
 			}
 			if (job_start(j, dir, filter, timeout_s))
 				running++;
@@ -519,27 +554,27 @@ static void run_all(struct job *jobs, size_t n, unsigned parallel,
 			struct job *j = &jobs[head];
 
 			if (!j->streaming) {
-				printf("# selftests: ramfuse: %s\n", j->name);
+				out("# selftests: ramfuse: %s\n", j->name);
 				if (j->held_len)
-					fputs(j->held, stdout);
+					out_str(j->held);
 			}
 			free(j->held);
 			j->held = NULL;
 			tot->pass += j->br.c.pass;
 			tot->fail += j->br.c.fail;
 			tot->skip += j->br.c.skip;
-			printf("# %s: %lu passed, %lu failed, %lu skipped in %.1f s\n",
+			out("# %s: %lu passed, %lu failed, %lu skipped in %.1f s\n",
 			       j->name, j->br.c.pass, j->br.c.fail, j->br.c.skip,
 			       (double)(j->t_end - j->t0) / 1000.0);
-			printf("%s %zu %s%s%s\n", j->failed ? "not ok" : "ok", head + 1,
+			out("%s %zu %s%s%s\n", j->failed ? "not ok" : "ok", head + 1,
 			       j->name, j->how[0] ? " # " : "", j->how);
 			fflush(stdout);
 			head++;
 			if (head < next && !jobs[head].finished) {
 				/* its turn: what it said so far, then live */
-				printf("# selftests: ramfuse: %s\n", jobs[head].name);
+				out("# selftests: ramfuse: %s\n", jobs[head].name);
 				if (jobs[head].held_len)
-					fputs(jobs[head].held, stdout);
+					out_str(jobs[head].held);
 				jobs[head].held_len = 0;
 				jobs[head].streaming = true;
 				fflush(stdout);
@@ -624,13 +659,13 @@ static int verdict(const struct counts *tot, size_t n, const char *dir, const ch
 	if (tot->fail)
 		return 1;
 	if (filter && n && !tot->pass && !tot->skip) {
-		printf("# run-tests: -t %s: no test matches it\n", filter);
+		out("# run-tests: -t %s: no test matches it\n", filter);
 		fprintf(stderr, "run-tests: -t %s: no test matches it "
 			"(names are binary.fixture[.variant].test)\n", filter);
 		return 2;
 	}
 	if (!n || (!tot->pass && !tot->skip)) {
-		printf("# run-tests: SKIP: nothing was tested: %s %s\n",
+		out("# run-tests: SKIP: nothing was tested: %s %s\n",
 		       n ? "the binaries hold no tests in" : "no *_test binaries in", dir);
 		return 4;
 	}
@@ -653,10 +688,10 @@ static int verdict(const struct counts *tot, size_t n, const char *dir, const ch
 			break;
 	}
 	if (!tot->pass)
-		printf("# run-tests: SKIP: nothing was tested: all %lu tests skipped (%s)\n",
+		out("# run-tests: SKIP: nothing was tested: all %lu tests skipped (%s)\n",
 		       tot->skip, list);
 	else
-		printf("# run-tests: SKIP: %lu tests skipped because the run lacks what "
+		out("# run-tests: SKIP: %lu tests skipped because the run lacks what "
 		       "the suite needs: %s; run as root with /dev/fuse (%s)\n",
 		       tot->skip, lacks, list);
 	return 4;
@@ -664,12 +699,17 @@ static int verdict(const struct counts *tot, size_t n, const char *dir, const ch
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: run-tests [-j N] [-t FILTER] [DIR]\n"
+	fprintf(f, "usage: run-tests [-j N] [-t FILTER] [--tap FILE] [--junit FILE] [DIR]\n"
+		   "       run-tests --tap-to-junit IN --junit FILE\n"
 		   "  runs DIR/*_test (default: the directory of run-tests)\n"
 		   "  -j N       run N binaries at once (default 1, or RUN_TESTS_JOBS);\n"
 		   "             the output still comes binary by binary, in order\n"
 		   "  -t FILTER  passed to every binary as TEST_FILTER; matching no\n"
 		   "             test is a usage error (exit 2)\n"
+		   "  --tap FILE    also write the TAP stream (stdout) to FILE\n"
+		   "  --junit FILE  write the results as JUnit XML to FILE\n"
+		   "  --tap-to-junit IN  run nothing: read IN (run-tests' output,\n"
+		   "             e.g. a VM console log; - for stdin) for --junit\n"
 		   "  RUN_TESTS_TIMEOUT=SECS per binary (default 600)\n"
 		   "exit: 0 passed, 1 a test failed, 2 usage, 4 nothing was tested\n");
 }
@@ -687,8 +727,46 @@ static int parse_jobs(const char *s, unsigned *jobs)
 	return 0;
 }
 
+/* --tap-to-junit: the JUnit of a saved run (one reader for both). */
+static int tap_to_junit(const char *in, const char *junit)
+{
+	struct junit *j = junit_new();
+	FILE *f = strcmp(in, "-") ? fopen(in, "r") : stdin;
+	char buf[8192];
+	size_t n;
+	int err;
+
+	if (!f || !j) {
+		fprintf(stderr, "run-tests: --tap-to-junit %s: %s\n", in,
+			strerror(f ? ENOMEM : errno));
+		junit_free(j);
+		return 2;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		junit_feed(j, buf, n);
+	err = ferror(f) ? -EIO : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!err)
+		err = junit_write(j, junit);
+	junit_free(j);
+	if (err) {
+		fprintf(stderr, "run-tests: --junit %s: %s\n", junit, strerror(-err));
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "tap", required_argument, NULL, 'T' },
+		{ "junit", required_argument, NULL, 'J' },
+		{ "tap-to-junit", required_argument, NULL, 'X' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *tap = NULL, *junit = NULL, *from_tap = NULL;
 	const char *filter = NULL, *env;
 	char dir[PATH_MAX];
 	char **names = NULL;
@@ -711,8 +789,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "run-tests: RUN_TESTS_JOBS=%s: want a number 1..64\n", env);
 		return 2;
 	}
-	while ((opt = getopt(argc, argv, "j:t:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "j:t:h", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'T':
+			tap = optarg;
+			break;
+		case 'J':
+			junit = optarg;
+			break;
+		case 'X':
+			from_tap = optarg;
+			break;
 		case 'j':
 			if (parse_jobs(optarg, &parallel)) {
 				fprintf(stderr, "run-tests: -j %s: want a number 1..64\n", optarg);
@@ -729,6 +816,24 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (from_tap) {
+		if (!junit || tap || optind < argc) {
+			fprintf(stderr, "run-tests: --tap-to-junit IN wants --junit FILE and nothing else\n");
+			return 2;
+		}
+		return tap_to_junit(from_tap, junit);
+	}
+	if (tap) {
+		sink.tap = fopen(tap, "we");
+		if (!sink.tap) {
+			fprintf(stderr, "run-tests: --tap %s: %s\n", tap, strerror(errno));
+			return 2;
+		}
+	}
+	if (junit && !(sink.junit = junit_new())) {
+		fprintf(stderr, "run-tests: --junit: out of memory\n");
+		return 2;
 	}
 	if (init)
 		be_init();
@@ -760,7 +865,7 @@ int main(int argc, char **argv)
 	d = opendir(dir);
 	if (!d) {
 		fprintf(stderr, "run-tests: %s: %s\n", dir, strerror(errno));
-		printf("0 passed, 1 failed, 0 skipped\n");
+		out("0 passed, 1 failed, 0 skipped\n");
 		return 1;
 	}
 	while ((de = readdir(d))) {
@@ -803,20 +908,33 @@ int main(int argc, char **argv)
 		jobs[i].name = names[i];
 	memset(&reasons, 0, sizeof(reasons));
 	run_lacks(lacks, sizeof(lacks));
-	printf("TAP version 13\n");
-	printf("1..%zu\n", n);
+	out("TAP version 13\n");
+	out("1..%zu\n", n);
 	if (lacks[0])
-		printf("# run-tests: this run lacks %s: tests that mount will skip\n", lacks);
+		out("# run-tests: this run lacks %s: tests that mount will skip\n", lacks);
 	run_all(jobs, n, parallel, dir, filter, timeout_s, &tot, &reasons);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	free(jobs);
-	printf("# elapsed %.1f s\n", (double)(now_ms() - start) / 1000.0);
+	out("# elapsed %.1f s\n", (double)(now_ms() - start) / 1000.0);
 	rc = verdict(&tot, n, dir, filter, lacks, &reasons);
-	printf("%lu passed, %lu failed, %lu skipped\n", tot.pass, tot.fail,
+	out("%lu passed, %lu failed, %lu skipped\n", tot.pass, tot.fail,
 	       tot.skip);
 	fflush(stdout);
+	if (sink.tap && fclose(sink.tap)) {
+		fprintf(stderr, "run-tests: --tap %s: %s\n", tap, strerror(errno));
+		rc = rc ? rc : 2;
+	}
+	if (sink.junit) {
+		int err = junit_write(sink.junit, junit);
+
+		if (err) {
+			fprintf(stderr, "run-tests: --junit %s: %s\n", junit, strerror(-err));
+			rc = rc ? rc : 2;
+		}
+		junit_free(sink.junit);
+	}
 	if (init) {
 		sync();
 		reboot(RB_POWER_OFF);

@@ -66,12 +66,27 @@ static int runner(int argc, char **argv)
 	int pass = 0, fail = 0, skip = 0;
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
+		int pfd[2];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		printf("# selftests: ramfuse: %s\n", names[i]);
+		fflush(stdout);
+		if (pipe(pfd) != 0)
+			return 2;
 		pid_t pid = fork();
 		if (pid == 0) {
+			dup2(pfd[1], 1);
+			dup2(pfd[1], 2);
 			execl(path, names[i], (char *)NULL);
 			_exit(127);
 		}
+		close(pfd[1]);
+		/* its output nested under "# ", as run-tests does */
+		FILE *in = fdopen(pfd[0], "r");
+		char line[512];
+		while (in && fgets(line, sizeof(line), in))
+			printf("# %s", line);
+		if (in)
+			fclose(in);
 		int st = 0;
 		waitpid(pid, &st, 0);
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
