@@ -203,9 +203,12 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 		if (!err) /* O_TRUNC stamps even an empty file */
 			i->mtime = i->ctime = now();
 	}
-	/* Set-id files go without passthrough: the kernel writes a backing
-	 * file with our credentials, so only a WRITE we see can drop the bits. */
-	if (!err && backing && S_ISREG(i->mode) && !(i->mode & (S_ISUID | S_ISGID))) {
+	/* The kernel fails (EIO) an open whose io mode, passthrough or
+	 * cached, differs from that of the inode's other opens: the mode
+	 * chosen by the first open holds until the last one is released.
+	 * Set-id bits play no part: before a write through passthrough the
+	 * kernel asks us to drop them (an empty SETATTR), as for any write. */
+	if (!err && backing && S_ISREG(i->mode) && i->nopen == backing_refs(i)) {
 		/* One registration per inode, while any passthrough open lasts:
 		 * the opener looks the id up only after our reply. */
 		int fd = data_fd(fs, i, true);
