@@ -233,6 +233,10 @@ static int run_capture_as(const char *prog, char *const argv[],
 			_exit(125);
 		unsetenv("TEST_FILTER");
 		unsetenv("RUN_TESTS_JOBS");
+		/* inner.crash raises SIGSEGV on purpose: under make check
+		 * SANITIZE=1 that is no finding, so ASan must not report it */
+		if (getenv("ASAN_OPTIONS"))
+			setenv("ASAN_OPTIONS", "handle_segv=0:detect_leaks=0", 1);
 		for (size_t i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
 		execv(prog, argv);
