@@ -3,33 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errname.h"
 #include "fault.h"
 #include "session.h"
-
-static const struct { const char *name; int value; } errnos[] = {
-	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EINTR", EINTR }, { "EIO", EIO },
-	{ "ENXIO", ENXIO }, { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM },
-	{ "EACCES", EACCES }, { "EBUSY", EBUSY }, { "EEXIST", EEXIST },
-	{ "ENOTDIR", ENOTDIR }, { "EISDIR", EISDIR }, { "EINVAL", EINVAL },
-	{ "ENOSPC", ENOSPC }, { "EROFS", EROFS }, { "ENOSYS", ENOSYS },
-	{ "ENOTEMPTY", ENOTEMPTY }, { "ENODATA", ENODATA }, { "ESTALE", ESTALE },
-	{ "EOPNOTSUPP", EOPNOTSUPP }, { "ENOTTY", ENOTTY }, { "EPROTO", EPROTO },
-};
-
-static int parse_errno(const char *s, uint32_t *out)
-{
-	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (!strcmp(s, errnos[i].name)) {
-			*out = (uint32_t)errnos[i].value;
-			return 0;
-		}
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || v == 0 || v > 4095)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
 
 static int parse_num(const char *s, uint64_t max, uint64_t *out)
 {
@@ -85,7 +61,7 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 			f->value = (uint32_t)n;
 			have_action = true;
 		} else if (!strcmp(word, "error") && val) {
-			bad = parse_errno(val, &f->value);
+			bad = errname_parse(val, &f->value);
 			f->action = FAULT_ERROR;
 			have_action = true;
 		} else if (!val && (!strcmp(word, "drop") || !strcmp(word, "twice") ||

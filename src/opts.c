@@ -215,6 +215,9 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
 		bad = *val ? 0 : -EINVAL;
+	} else if (IS("control") && val) {
+		o->control_path = val;
+		bad = *val ? 0 : -EINVAL;
 	}
 	else {
 		snprintf(err, errlen, "unknown option '%s%s%s'", opt, val ? "=" : "",

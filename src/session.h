@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "control.h"
 #include "dev.h"
 #include "fault.h"
 #include "fuse_abi.h"
@@ -57,6 +59,7 @@ struct session {
 	int failed;        /* atomic: a worker hit a fatal error */
 	uint64_t backing_opened, backing_closed; /* atomics */
 	uint64_t stats_seq;
+	struct control *ctl; /* -o control=, or NULL */
 };
 
 int session_init(struct session *s, int fd);
@@ -70,6 +73,7 @@ const char *opcode_name(uint32_t opcode);
 void dispatch(struct worker *w, size_t len);
 
 /* stats.c */
+void stats_print(struct session *s, FILE *f);
 int stats_write(struct session *s);
 
 #endif
