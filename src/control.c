@@ -412,6 +412,43 @@ static int n_prune(struct cmd_ctx *x)
 	return 0;
 }
 
+/* ---- faults ---- */
+
+static int f_add(struct cmd_ctx *x)
+{
+	struct fault f;
+	if (strlen(x->w[2].s) != x->w[2].len)
+		return fail(x, "a SPEC with a NUL byte");
+	if (fault_parse(&f, x->w[2].s, x->err, sizeof(x->err)) < 0)
+		return -1;
+	int id = fault_list_add(&x->c->s->faults, &f);
+	if (id < 0)
+		return fail(x, "%s", id == -ENOSPC ? "the list is full" : strerror(-id));
+	fprintf(x->out, "%d\n", id);
+	return 0;
+}
+
+static int f_del(struct cmd_ctx *x)
+{
+	uint64_t id;
+	if (number(x, 2, false, UINT32_MAX, &id))
+		return -1;
+	int err = fault_list_del(&x->c->s->faults, (unsigned)id);
+	return err ? fail(x, "no fault %llu", (unsigned long long)id) : 0;
+}
+
+static int f_list(struct cmd_ctx *x)
+{
+	fault_list_print(&x->c->s->faults, x->out);
+	return 0;
+}
+
+static int f_clear(struct cmd_ctx *x)
+{
+	fault_list_clear(&x->c->s->faults);
+	return 0;
+}
+
 /* ---- the rest ---- */
 
 static int c_stats(struct cmd_ctx *x)
@@ -430,6 +467,10 @@ static const struct command {
 } commands[] = {
 	{ "stats", NULL, 1, 1, c_stats, "" },
 	{ "help", NULL, 1, 1, c_help, "" },
+	{ "fault", "add", 3, 3, f_add, "SPEC" },
+	{ "fault", "del", 3, 3, f_del, "ID" },
+	{ "fault", "list", 2, 2, f_list, "" },
+	{ "fault", "clear", 2, 2, f_clear, "" },
 	{ "notify", "inval_inode", 3, 5, n_inval_inode, "PATH [OFF LEN]" },
 	{ "notify", "inval_entry", 4, 5, n_inval_entry, "DIR NAME [expire_only]" },
 	{ "notify", "delete", 4, 5, n_delete, "DIR NAME [CHILD]" },

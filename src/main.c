@@ -252,6 +252,10 @@ int main(int argc, char **argv)
 	static struct cli c;
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "--list-fields")) {
+		fields_print(stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	const char *source = NULL;
@@ -337,6 +341,7 @@ int main(int argc, char **argv)
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
 	close(fd);
+	fault_list_free(&s.faults);
 	memfs_free(s.fs);
 	return status;
 }

@@ -15,7 +15,7 @@
 
 struct req {
 	struct worker *w;
-	enum fault_action fault; /* what is left to do when replying */
+	const struct fault *fault; /* what is left to do when replying */
 	const struct fuse_in_header *h;
 	const char *arg; /* the opcode's arguments, without extensions */
 	size_t arglen;
@@ -27,8 +27,8 @@ struct req {
 static int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 {
 	struct worker *w = r->w;
-	int res = r->fault == FAULT_NONE ? dev_send(w->fd, r->h->unique, err, iov, iovcnt)
-					  : fault_send(w, r->h->unique, r->fault, err, iov, iovcnt);
+	int res = r->fault ? fault_send(w, r->fault, r->h->unique, err, iov, iovcnt)
+			   : dev_send(w->fd, r->h->unique, err, iov, iovcnt);
 	if (log_debug_on()) {
 		size_t len = sizeof(struct fuse_out_header);
 		for (int i = 1; i < iovcnt; i++)
@@ -905,10 +905,12 @@ void dispatch(struct worker *w, size_t len)
 	r.arglen -= extlen;
 	__atomic_store_n(&w->interrupted, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->busy_unique, h->unique, __ATOMIC_RELEASE);
-	int taken = w->s->cfg.nfaults ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
+	int taken = fault_any(&w->s->faults) ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
 	if (taken < 0)
 		reply_err(&r, taken);
 	else if (!taken)
 		op->fn(&r);
+	if (r.fault)
+		fault_done(w);
 	__atomic_store_n(&w->busy_unique, 0, __ATOMIC_RELEASE);
 }

@@ -22,7 +22,7 @@ struct session_config {
 	enum passthrough_mode passthrough;
 	const char *stats_path;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
-	struct fault faults[FAULT_MAX];
+	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */
 	unsigned nfaults;
 };
 
@@ -60,6 +60,7 @@ struct session {
 	uint64_t backing_opened, backing_closed; /* atomics */
 	uint64_t stats_seq;
 	struct control *ctl; /* -o control=, or NULL */
+	struct fault_list faults;
 };
 
 int session_init(struct session *s, int fd);

@@ -31,8 +31,7 @@ void stats_print(struct session *s, FILE *f)
 		if (counter_get(&w->write_max) > write_max)
 			write_max = counter_get(&w->write_max);
 	}
-	for (unsigned i = 0; i < s->cfg.nfaults; i++)
-		fault_hits += __atomic_load_n(&s->cfg.faults[i].hits, __ATOMIC_RELAXED);
+	fault_hits = fault_list_hits(&s->faults);
 	ops[FUSE_INIT] += s->minor != 0; /* answered before the workers started */
 	fprintf(f, "seq %llu\npid %d\nproto %u.%u\nflags 0x%llx\nworkers %u\nclone %d\n"
 		"passthrough %d\n",

@@ -370,19 +370,21 @@ TEST_F_TIMEOUT(notify, resend, 40)
 	struct ramfuse *rf = &self->rf;
 	char out[256];
 	int minor, status;
+	pid_t pid;
 
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	minor = proto_minor(rf);
 	if (minor < 40)
 		SKIP(return, "FUSE protocol 7.%d: no FUSE_NOTIFY_RESEND before 7.40 (Linux 6.9)", minor);
 	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "STATFS:drop:count=1")) TH_LOG("%s", out);
-	self->kid = fork_clean();
-	ASSERT_LE(0, self->kid);
-	if (self->kid == 0) {
+	pid = fork_clean();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
 		struct statfs sf;
 
 		_exit(statfs(rf->mnt, &sf) == 0 ? 0 : 1);
 	}
+	self->kid = pid; /* fixture memory is shared: the parent's alone */
 	ASSERT_LE(1, stats_wait_ge(rf, "fault.hits", 1, 10000)) TH_LOG("STATFS never dropped");
 	ASSERT_EQ(0, waitpid(self->kid, &status, WNOHANG)) TH_LOG("statfs returned unanswered");
 	ASSERT_EQ(0, CTL(self->sock, out, "notify", "resend")) TH_LOG("%s", out);
@@ -593,6 +595,7 @@ TEST_F(control, other_uid_refused)
 	struct stat st;
 	char out[256];
 	int status;
+	pid_t pid;
 
 	ASSERT_EQ(0, stat(self->sock, &st));
 	EXPECT_TRUE(S_ISSOCK(st.st_mode));
@@ -602,9 +605,9 @@ TEST_F(control, other_uid_refused)
 			ASSERT_EQ(0, chmod(self->dir, 0711));
 			ASSERT_EQ(0, chmod(self->sock, 0666));
 		}
-		self->kid = fork_clean();
-		ASSERT_LE(0, self->kid);
-		if (self->kid == 0) {
+		pid = fork_clean();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
 			char buf[256];
 			int fd;
 
@@ -618,6 +621,7 @@ TEST_F(control, other_uid_refused)
 			read_all(fd, buf, sizeof(buf));
 			_exit(strstr(buf, "error: permission denied") ? 11 : 6);
 		}
+		self->kid = pid;
 		ASSERT_EQ(self->kid, waitpid(self->kid, &status, 0));
 		self->kid = 0;
 		ASSERT_TRUE(WIFEXITED(status));
