@@ -423,7 +423,8 @@ static int f_add(struct cmd_ctx *x)
 		return -1;
 	int id = fault_list_add(&x->c->s->faults, &f);
 	if (id < 0)
-		return fail(x, "%s", id == -ENOSPC ? "the list is full" : strerror(-id));
+		return fail(x, "%s", id == -ENOSPC ? "32 faults already (fault del, fault clear)"
+					      : strerror(-id));
 	fprintf(x->out, "%d\n", id);
 	return 0;
 }

@@ -51,7 +51,7 @@ struct create_out {
 	struct fuse_entry_out entry;
 	struct fuse_open_out open;
 };
-RSTRUCT(create_r, create_out, "fuse_entry_out, fuse_open_out", SUB("", create_out, entry, entry_r),
+RSTRUCT(create_r, create_out, "fuse_entry_out+fuse_open_out", SUB("", create_out, entry, entry_r),
 	SUB("", create_out, open, open_r));
 RSTRUCT(write_r, fuse_write_out, "fuse_write_out", FLD(fuse_write_out, size), FLD(fuse_write_out, padding));
 RSTRUCT(statfs_r, fuse_statfs_out, "fuse_statfs_out", FLD(fuse_statfs_out, st.blocks), FLD(fuse_statfs_out, st.bfree),
@@ -61,8 +61,8 @@ RSTRUCT(statfs_r, fuse_statfs_out, "fuse_statfs_out", FLD(fuse_statfs_out, st.bl
 	FLD(fuse_statfs_out, st.padding));
 RSTRUCT(dirent_r, fuse_dirent, "fuse_dirent", FLD(fuse_dirent, ino), FLD(fuse_dirent, off),
 	FLD(fuse_dirent, namelen), FLD(fuse_dirent, type));
-RSTRUCT(dirents_r, fuse_dirent, "fuse_dirent, each entry", { "dirent.", 0, 0, &dirent_r });
-RSTRUCT(direntplus_r, fuse_direntplus, "fuse_direntplus, each entry", SUB("entry.", fuse_direntplus, entry_out, entry_r),
+RSTRUCT(dirents_r, fuse_dirent, "fuse_dirent[]", { "dirent.", 0, 0, &dirent_r });
+RSTRUCT(direntplus_r, fuse_direntplus, "fuse_direntplus[]", SUB("entry.", fuse_direntplus, entry_out, entry_r),
 	SUB("dirent.", fuse_direntplus, dirent, dirent_r));
 RSTRUCT(xattr_r, fuse_getxattr_out, "fuse_getxattr_out", FLD(fuse_getxattr_out, size), FLD(fuse_getxattr_out, padding));
 RSTRUCT(lseek_r, fuse_lseek_out, "fuse_lseek_out", FLD(fuse_lseek_out, offset));

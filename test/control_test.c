@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/un.h>
@@ -723,6 +724,511 @@ TEST_F(control, socket_file_safety)
 	snprintf(o, sizeof(o), "control=%s", self->sock);
 	ASSERT_EQ(0, mount_ramfuse(other, o)) TH_LOG("%s", other->err);
 	EXPECT_EQ(0, CTL(self->sock, out, "notify", "poll")) TH_LOG("%s", out);
+}
+
+/* ------------------------------------------------------------------ */
+/* faults: changed while the filesystem runs; replies edited on purpose */
+
+FIXTURE(faults) {
+	struct ramfuse rf;
+	char dir[64], sock[RF_PATH];
+	pid_t kid;
+};
+FIXTURE_VARIANT(faults) { int threads; };
+FIXTURE_VARIANT_ADD(faults, threads1) { .threads = 1 };
+FIXTURE_VARIANT_ADD(faults, threads2) { .threads = 2 };
+
+FIXTURE_SETUP(faults)
+{
+	char why[256];
+
+	if (rf_can_mount(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, mount_ctl(&self->rf, self->dir, self->sock, variant->threads, ""))
+		TH_LOG("%s", self->rf.err);
+}
+
+FIXTURE_TEARDOWN(faults)
+{
+	if (self->kid > 0) {
+		kill(self->kid, SIGKILL);
+		waitpid(self->kid, NULL, 0);
+		self->kid = 0;
+	}
+	EXPECT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
+	remove_dir(self->dir, self->sock);
+}
+
+/* the file's inode number, which ramfuse makes its nodeid */
+static unsigned long long ino_of(const char *mnt, const char *name)
+{
+	char p[RF_PATH + 64];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", mnt, name);
+	return stat(p, &st) ? 0 : (unsigned long long)st.st_ino;
+}
+
+/* stat after INVAL_INODE -1: the attributes come from a fresh GETATTR */
+static int stat_fresh(const char *sock, const char *mnt, const char *name, struct stat *st)
+{
+	char p[RF_PATH + 64], out[64], path[80];
+
+	snprintf(path, sizeof(path), "/%s", name);
+	if (CTL(sock, out, "notify", "inval_inode", path, "-1", "0") || strcmp(out, "0\n"))
+		return -2;
+	snprintf(p, sizeof(p), "%s/%s", mnt, name);
+	return stat(p, st);
+}
+
+/*
+ * fault add/list/del/clear change what the daemon does at once: an error
+ * for one inode's GETATTR, a count, the hits, and back to normal.
+ */
+TEST_F(faults, live_add_del_clear)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[512], spec[96], want[128];
+	unsigned long long ino;
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(rf->mnt, "f", "x"));
+	ino = ino_of(rf->mnt, "f");
+	ASSERT_NE(0, ino);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "list"));
+	EXPECT_STREQ("", out);
+	snprintf(spec, sizeof(spec), "GETATTR:error=EIO:node=%llu", ino);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", spec)) TH_LOG("%s", out);
+	EXPECT_STREQ("1\n", out);
+	EXPECT_EQ(-1, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(0, stat_fresh(self->sock, rf->mnt, ".", &st)) TH_LOG("another inode failed");
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "list"));
+	snprintf(want, sizeof(want), "1 %s hits=1\n", spec);
+	EXPECT_STREQ(want, out);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "del", "1")) TH_LOG("%s", out);
+	EXPECT_EQ(0, stat_fresh(self->sock, rf->mnt, "f", &st));
+
+	/* count=2: two failures, then served */
+	snprintf(spec, sizeof(spec), "GETATTR:error=ENOSPC:node=%llu:count=2", ino);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", spec)) TH_LOG("%s", out);
+	EXPECT_STREQ("2\n", out);
+	EXPECT_EQ(-1, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(-1, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(0, stat_fresh(self->sock, rf->mnt, "f", &st));
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "clear"));
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "list"));
+	EXPECT_STREQ("", out);
+	EXPECT_EQ(3, refreshed(_metadata, rf, "fault.hits")) TH_LOG("deleted faults' hits count");
+}
+
+/* after=N takes the Nth matching request and those after it. */
+TEST_F(faults, after)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], spec[96];
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(rf->mnt, "f", "x"));
+	snprintf(spec, sizeof(spec), "GETATTR:error=EACCES:node=%llu:after=3", ino_of(rf->mnt, "f"));
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", spec)) TH_LOG("%s", out);
+	EXPECT_EQ(0, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(0, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(-1, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, stat_fresh(self->sock, rf->mnt, "f", &st));
+}
+
+/* pid=N: only that process's requests. */
+TEST_F(faults, pid)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], spec[96], name[RF_PATH + 8], go[96];
+	int fd, status;
+	pid_t pid;
+
+	snprintf(go, sizeof(go), "%s/go", self->dir);
+	pid = fork_clean();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct stat st;
+
+		/* wait (outside the mount) for the fault to be in place */
+		for (int i = 0; i < 1000 && access(go, F_OK); i++)
+			usleep(10000);
+		snprintf(name, sizeof(name), "%s/x", rf->mnt);
+		_exit(stat(name, &st) < 0 && errno == EPERM ? 0 : 1);
+	}
+	self->kid = pid;
+	snprintf(spec, sizeof(spec), "LOOKUP:error=EPERM:pid=%d", (int)pid);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", spec)) TH_LOG("%s", out);
+	EXPECT_EQ(-1, stat_at(rf->mnt, "y"));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("our own LOOKUP was failed");
+	fd = open(go, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	unlink(go);
+	self->kid = 0;
+	EXPECT_EQ(0, status) TH_LOG("the child's LOOKUP was not failed with EPERM");
+}
+
+/*
+ * fuse_entry_out: a LOOKUP answered with another size is believed; with
+ * the file type 0170000 (none) the kernel refuses the entry: EIO.
+ */
+TEST_F(faults, edit_entry_out)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], p[RF_PATH + 16];
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(rf->mnt, "a", "x"));
+	ASSERT_EQ(0, put_file(rf->mnt, "b", "x"));
+	ASSERT_EQ(0, CTL(rf->mnt, out, "notify", "inval_entry", "/", "a")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL(rf->mnt, out, "notify", "inval_entry", "/", "b")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "LOOKUP:set=attr.size=12345:name=a"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "LOOKUP:set=attr.mode=0170000:name=b"))
+		TH_LOG("%s", out);
+	snprintf(p, sizeof(p), "%s/a", rf->mnt);
+	ASSERT_EQ(0, stat(p, &st));
+	EXPECT_EQ(12345, st.st_size);
+	snprintf(p, sizeof(p), "%s/b", rf->mnt);
+	EXPECT_EQ(-1, stat(p, &st));
+	EXPECT_EQ(EIO, errno);
+}
+
+/*
+ * fuse_attr_out: a GETATTR answered with uid 4242 shows in stat; with
+ * size -1 (past LLONG_MAX) the kernel refuses the attributes: EIO.
+ */
+TEST_F(faults, edit_attr_out)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], spec[96];
+	unsigned long long ino;
+	struct stat st;
+
+	ASSERT_EQ(0, put_file(rf->mnt, "f", "x"));
+	ino = ino_of(rf->mnt, "f");
+	snprintf(spec, sizeof(spec), "GETATTR:set=attr.uid=4242:node=%llu:count=1", ino);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", spec)) TH_LOG("%s", out);
+	ASSERT_EQ(0, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(4242, st.st_uid);
+	snprintf(spec, sizeof(spec), "GETATTR:set=attr.size=-1:node=%llu", ino);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", spec)) TH_LOG("%s", out);
+	EXPECT_EQ(-1, stat_fresh(self->sock, rf->mnt, "f", &st));
+	EXPECT_EQ(EIO, errno);
+}
+
+/* fuse_open_out: open_flags=FOPEN_DIRECT_IO makes every read a READ. */
+TEST_F(faults, edit_open_out)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], buf[64];
+	long long reads;
+
+	ASSERT_EQ(0, put_file(rf->mnt, "f", "direct"));
+	ASSERT_EQ(0, get_file(rf->mnt, "f", buf, sizeof(buf)));
+	reads = refreshed(_metadata, rf, "op.READ");
+	ASSERT_EQ(0, get_file(rf->mnt, "f", buf, sizeof(buf)));
+	ASSERT_EQ(reads, refreshed(_metadata, rf, "op.READ")) TH_LOG("not cached to begin with");
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "OPEN:set=open_flags=1")) TH_LOG("%s", out);
+	ASSERT_EQ(0, get_file(rf->mnt, "f", buf, sizeof(buf)));
+	EXPECT_STREQ("direct", buf);
+	EXPECT_LT(reads, refreshed(_metadata, rf, "op.READ")) TH_LOG("direct I/O read the cache");
+}
+
+/* fuse_write_out: a WRITE claiming one byte more than it was sent: EIO. */
+TEST_F(faults, edit_write_out)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], p[RF_PATH + 16];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/w", rf->mnt);
+	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "WRITE:set=size+=1")) TH_LOG("%s", out);
+	EXPECT_EQ(-1, write(fd, "abc", 3));
+	EXPECT_EQ(EIO, errno);
+	close(fd);
+}
+
+/* fuse_statfs_out: statfs(2) shows the edited namelen. */
+TEST_F(faults, edit_statfs_out)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256];
+	struct statfs sf;
+
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "STATFS:set=st.namelen=7")) TH_LOG("%s", out);
+	ASSERT_EQ(0, statfs(rf->mnt, &sf));
+	EXPECT_EQ(7, sf.f_namelen);
+}
+
+/* fuse_out_header: a READ reply one byte longer than written is refused
+ * by the kernel (reply.error); the right reply follows, the read works. */
+TEST_F(faults, edit_out_header)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], buf[64];
+	long long refused;
+
+	ASSERT_EQ(0, put_file(rf->mnt, "f", "header"));
+	refused = refreshed(_metadata, rf, "reply.error");
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "READ:set=out.len+=1")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL(self->sock, out, "notify", "inval_inode", "/f")) TH_LOG("%s", out);
+	ASSERT_EQ(0, get_file(rf->mnt, "f", buf, sizeof(buf)));
+	EXPECT_STREQ("header", buf);
+	EXPECT_LT(refused, refreshed(_metadata, rf, "reply.error"));
+}
+
+/* fuse_lseek_out: SEEK_DATA returns what the reply says. */
+TEST_F(faults, edit_lseek_out)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256], p[RF_PATH + 16];
+	int fd;
+
+	ASSERT_EQ(0, put_file(rf->mnt, "f", "0123456789"));
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "LSEEK:set=offset=7")) TH_LOG("%s", out);
+	snprintf(p, sizeof(p), "%s/f", rf->mnt);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(7, lseek(fd, 0, SEEK_DATA));
+	close(fd);
+}
+
+static int make_files(const char *mnt, const char *dir, int n)
+{
+	char p[RF_PATH + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", mnt, dir);
+	if (mkdir(p, 0755))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%s/file%03d", mnt, dir, i);
+		if (mknod(p, S_IFREG | 0644, 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* getdents64 in small steps: how many entries, how many of type type */
+static int list_dir(const char *mnt, const char *dir, int type, int *typed)
+{
+	char p[RF_PATH + 64], buf[512];
+	int fd, n = 0;
+	long got;
+
+	snprintf(p, sizeof(p), "%s/%s", mnt, dir);
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	*typed = 0;
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (long at = 0; at < got;) {
+			unsigned short reclen;
+			unsigned char t = (unsigned char)buf[at + 18];
+
+			memcpy(&reclen, buf + at + 16, sizeof(reclen));
+			n++;
+			*typed += t == type;
+			at += reclen;
+		}
+	close(fd);
+	return got < 0 ? -1 : n;
+}
+
+/*
+ * fuse_dirent: READDIR (the kernel's second and later reads of a
+ * directory, READDIRPLUS_AUTO) answered with type 1 (DT_FIFO): getdents
+ * shows it.
+ */
+TEST_F(faults, edit_dirent)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256];
+	int typed;
+
+	ASSERT_EQ(0, make_files(rf->mnt, "d", 60));
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "READDIR:set=dirent.type=1")) TH_LOG("%s", out);
+	ASSERT_EQ(62, list_dir(rf->mnt, "d", 1, &typed));
+	ASSERT_LT(0, refreshed(_metadata, rf, "op.READDIR")) TH_LOG("no READDIR sent");
+	EXPECT_LT(0, typed);
+}
+
+/*
+ * fuse_direntplus: entry.nodeid=0 means "no lookup for this entry": the
+ * names are listed, but the next stat of one looks it up.  With a bad
+ * file type (entry.attr.mode=0170000) the kernel lists the entry and
+ * forgets its lookup at once (FORGET).
+ */
+TEST_F(faults, edit_direntplus)
+{
+	struct ramfuse *rf = &self->rf;
+	char out[256];
+	long long lookups, forgets;
+	int typed;
+
+	ASSERT_EQ(0, make_files(rf->mnt, "d", 3));
+	ASSERT_EQ(0, CTL(self->sock, out, "notify", "inval_entry", "/d", "file000")) TH_LOG("%s", out);
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "READDIRPLUS:set=entry.nodeid=0:count=1"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(5, list_dir(rf->mnt, "d", 8, &typed));
+	ASSERT_EQ(1, refreshed(_metadata, rf, "op.READDIRPLUS"));
+	lookups = stats_get(rf, "op.LOOKUP");
+	ASSERT_EQ(0, stat_at(rf->mnt, "d/file000"));
+	EXPECT_EQ(lookups + 1, refreshed(_metadata, rf, "op.LOOKUP"));
+
+	ASSERT_EQ(0, make_files(rf->mnt, "e", 3));
+	forgets = refreshed(_metadata, rf, "op.FORGET") + stats_get(rf, "op.BATCH_FORGET");
+	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "READDIRPLUS:set=entry.attr.mode=0170000"))
+		TH_LOG("%s", out);
+	ASSERT_EQ(5, list_dir(rf->mnt, "e", 8, &typed));
+	EXPECT_LE(forgets + 3, stats_wait_ge(rf, "op.FORGET", forgets + 3, 5000) +
+		  stats_get(rf, "op.BATCH_FORGET")) TH_LOG("no FORGET for refused entries");
+}
+
+/* One command over the socket, without a client process (fast loops). */
+static int raw_command(const char *sock, const char *line, char *out, size_t len)
+{
+	int fd = raw_connect(sock);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, line, strlen(line));
+	shutdown(fd, SHUT_WR);
+	read_all(fd, out, len);
+	close(fd);
+	return n == (ssize_t)strlen(line) ? 0 : -1;
+}
+
+/*
+ * The field table, every row: for each opcode with a reply struct, each
+ * of its fields (nested structs followed) is accepted by set=, a name
+ * that is not a field is refused.  The table is what the binary prints.
+ */
+struct row { char s[48], name[32], sub[32]; };
+
+static int table_rows(const char *text, struct row *rows, int max)
+{
+	int n = 0;
+
+	for (const char *p = strstr(text, "| reply | field |"); p && n < max;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		struct row *r = &rows[n];
+		char f[96];
+
+		if (sscanf(p, "| %47[^|]| %95[^|]|", r->s, f) != 2 || r->s[0] == '-' ||
+		    !strncmp(r->s, "reply", 5))
+			continue;
+		r->s[strcspn(r->s, " ")] = 0;
+		r->sub[0] = 0;
+		if (f[0] == '`') {
+			sscanf(f, "`%31[^`]` + %31s", r->name, r->sub);
+		} else {
+			r->name[0] = 0;
+			sscanf(f, "%31[^']", r->sub);
+		}
+		n++;
+	}
+	return n;
+}
+
+static int try_fields(struct __test_metadata *_metadata, const char *sock, const char *op,
+		      const struct row *rows, int n, const char *s, const char *prefix, int depth)
+{
+	char line[256], out[512], name[128];
+	int tried = 0;
+
+	for (int i = 0; i < n && depth < 4; i++) {
+		if (strcmp(rows[i].s, s))
+			continue;
+		snprintf(name, sizeof(name), "%s%s", prefix, rows[i].name);
+		if (rows[i].sub[0]) {
+			tried += try_fields(_metadata, sock, op, rows, n, rows[i].sub, name, depth + 1);
+			continue;
+		}
+		snprintf(line, sizeof(line), "fault add %s:set=%s=1:count=0\n", op, name);
+		EXPECT_EQ(0, raw_command(sock, line, out, sizeof(out)));
+		EXPECT_EQ(0, strncmp(out, "ok\n", 3)) TH_LOG("%s: %s", line, out);
+		EXPECT_EQ(0, raw_command(sock, "fault clear\n", out, sizeof(out)));
+		tried++;
+	}
+	return tried;
+}
+
+TEST_F(faults, every_field_accepted)
+{
+	static char table[16384];
+	static struct row rows[160];
+	char out[512], op[128], s[64], line[256];
+	const char *argv[] = { "ramfuse", "--list-fields", NULL };
+	int n, ops = 0;
+
+	ASSERT_EQ(0, rf_run(ramfuse_path(), argv, 10000, table, sizeof(table)));
+	n = table_rows(table, rows, 160);
+	ASSERT_LT(50, n);
+	for (const char *p = strstr(table, "| every opcode |"); p && *p == '|';
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char ops_col[128];
+
+		if (sscanf(p, "| %127[^|]| %63[^|]|", ops_col, s) != 2)
+			continue;
+		s[strcspn(s, " ")] = 0;
+		for (char *save = NULL, *o = strtok_r(ops_col, " ", &save); o;
+		     o = strtok_r(NULL, " ", &save)) {
+			snprintf(op, sizeof(op), "%s", o);
+			if (!strcmp(op, "every"))
+				break;
+			EXPECT_LT(0, try_fields(_metadata, self->sock, op, rows, n, s, "", 0))
+				TH_LOG("no field for %s (%s)", op, s);
+			EXPECT_LT(0, try_fields(_metadata, self->sock, op, rows, n,
+						"fuse_out_header", "out.", 0));
+			snprintf(line, sizeof(line), "fault add %s:set=nosuchfield=1\n", op);
+			EXPECT_EQ(0, raw_command(self->sock, line, out, sizeof(out)));
+			EXPECT_NE(NULL, strstr(out, "has no field 'nosuchfield'")) TH_LOG("%s", out);
+			ops++;
+		}
+	}
+	EXPECT_LE(22, ops);
+	/* set= where the reply has no struct: only the header */
+	EXPECT_EQ(0, raw_command(self->sock, "fault add READ:set=out.error=-5\n", out, sizeof(out)));
+	EXPECT_EQ(0, strncmp(out, "ok\n", 3)) TH_LOG("%s", out);
+	EXPECT_EQ(0, raw_command(self->sock, "fault add READ:set=size=1\n", out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "no field")) TH_LOG("%s", out);
+}
+
+/* The README's field table is the binary's (no README in the VM: skip). */
+TEST(readme_field_table)
+{
+	static char table[16384], readme[262144];
+	char path[512];
+	const char *argv[] = { "ramfuse", "--list-fields", NULL };
+	ssize_t n;
+	int fd;
+
+	n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	ASSERT_LT(0, n);
+	path[n] = 0;
+	*strrchr(path, '/') = 0;
+	strcat(path, "/../../README.md");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no README.md next to the build (%s)", path);
+	n = read(fd, readme, sizeof(readme) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	readme[n] = 0;
+	ASSERT_EQ(0, rf_run(ramfuse_path(), argv, 10000, table, sizeof(table)));
+	ASSERT_LT(100, strlen(table));
+	EXPECT_NE(NULL, strstr(readme, table))
+		TH_LOG("README.md's field tables differ from `ramfuse --list-fields`: paste its output");
 }
 
 TEST_HARNESS_MAIN
