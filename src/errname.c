@@ -26,7 +26,7 @@ int errname_parse(const char *s, uint32_t *out)
 		}
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || v == 0 || v > 4095)
+	if (!*s || *s == '-' || *end || v == 0 || v > ERRNAME_MAX)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;

@@ -70,7 +70,11 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 			action = FAULT_DELAY;
 			f->value = (uint32_t)n;
 		} else if (!strcmp(word, "error") && val) {
-			bad = errname_parse(val, &f->value);
+			if (errname_parse(val, &f->value)) {
+				snprintf(err, errlen, "fault=%s: error= takes an errno name "
+					 "or a number 1..%d", spec, ERRNAME_MAX);
+				return -EINVAL;
+			}
 			action = FAULT_ERROR;
 		} else if (!val && (!strcmp(word, "drop") || !strcmp(word, "twice") ||
 				    !strcmp(word, "badunique") || !strcmp(word, "short"))) {
