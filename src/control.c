@@ -380,15 +380,11 @@ void control_notify_reply(struct control *c, uint64_t unique, const void *arg, s
 	unlock(&c->lock);
 }
 
-static int n_resend(struct cmd_ctx *x)
+/* resend and inc_epoch: a code alone */
+static int n_bare(struct cmd_ctx *x)
 {
-	notify(x, FUSE_NOTIFY_RESEND, NULL, 0, NULL, 0);
-	return 0;
-}
-
-static int n_inc_epoch(struct cmd_ctx *x)
-{
-	notify(x, FUSE_NOTIFY_INC_EPOCH, NULL, 0, NULL, 0);
+	notify(x, x->w[1].s[0] == 'r' ? FUSE_NOTIFY_RESEND : FUSE_NOTIFY_INC_EPOCH, NULL, 0,
+	       NULL, 0);
 	return 0;
 }
 
@@ -477,9 +473,9 @@ static const struct command {
 	{ "notify", "delete", 4, 5, n_delete, "DIR NAME [CHILD]" },
 	{ "notify", "store", 5, 5, n_store, "PATH OFF DATA" },
 	{ "notify", "retrieve", 5, 5, n_retrieve, "PATH OFF LEN" },
-	{ "notify", "resend", 2, 2, n_resend, "" },
+	{ "notify", "resend", 2, 2, n_bare, "" },
 	{ "notify", "poll", 2, 3, n_poll, "[KH]" },
-	{ "notify", "inc_epoch", 2, 2, n_inc_epoch, "" },
+	{ "notify", "inc_epoch", 2, 2, n_bare, "" },
 	{ "notify", "prune", 3, MAX_WORDS, n_prune, "PATH..." },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

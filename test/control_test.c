@@ -139,35 +139,38 @@ static int proto_minor(struct ramfuse *rf)
 /* ------------------------------------------------------------------ */
 /* notify: each notification, and what the kernel did with it          */
 
-FIXTURE(notify) {
-	struct ramfuse rf;
-	char dir[64], sock[RF_PATH];
-	pid_t kid;
-};
-FIXTURE_VARIANT(notify) { int threads; };
-FIXTURE_VARIANT_ADD(notify, threads1) { .threads = 1 };
-FIXTURE_VARIANT_ADD(notify, threads2) { .threads = 2 };
-
-FIXTURE_SETUP(notify)
-{
-	char why[256];
-
-	if (rf_can_mount(why, sizeof(why)))
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, mount_ctl(&self->rf, self->dir, self->sock, variant->threads, ""))
-		TH_LOG("%s", self->rf.err);
-}
-
-FIXTURE_TEARDOWN(notify)
-{
-	if (self->kid > 0) {
-		kill(self->kid, SIGKILL);
-		waitpid(self->kid, NULL, 0);
-		self->kid = 0;
+/* A mount with a control socket (dir holds it), variants threads=1 and 2. */
+#define CTL_FIXTURE(fname)						\
+	FIXTURE(fname) {						\
+		struct ramfuse rf;					\
+		char dir[64], sock[RF_PATH];				\
+		pid_t kid;						\
+	};								\
+	FIXTURE_VARIANT(fname) { int threads; };			\
+	FIXTURE_VARIANT_ADD(fname, threads1) { .threads = 1 };		\
+	FIXTURE_VARIANT_ADD(fname, threads2) { .threads = 2 };		\
+	FIXTURE_SETUP(fname)						\
+	{								\
+		char why[256];						\
+									\
+		if (rf_can_mount(why, sizeof(why)))			\
+			SKIP(return, "%s", why);			\
+		ASSERT_EQ(0, mount_ctl(&self->rf, self->dir, self->sock,	\
+				       variant->threads, ""))		\
+			TH_LOG("%s", self->rf.err);			\
+	}								\
+	FIXTURE_TEARDOWN(fname)						\
+	{								\
+		if (self->kid > 0) {					\
+			kill(self->kid, SIGKILL);			\
+			waitpid(self->kid, NULL, 0);			\
+			self->kid = 0;					\
+		}							\
+		EXPECT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err); \
+		remove_dir(self->dir, self->sock);			\
 	}
-	EXPECT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
-	remove_dir(self->dir, self->sock);
-}
+
+CTL_FIXTURE(notify)
 
 /*
  * INVAL_INODE with a range drops the file's cached pages (the next read
@@ -729,35 +732,7 @@ TEST_F(control, socket_file_safety)
 /* ------------------------------------------------------------------ */
 /* faults: changed while the filesystem runs; replies edited on purpose */
 
-FIXTURE(faults) {
-	struct ramfuse rf;
-	char dir[64], sock[RF_PATH];
-	pid_t kid;
-};
-FIXTURE_VARIANT(faults) { int threads; };
-FIXTURE_VARIANT_ADD(faults, threads1) { .threads = 1 };
-FIXTURE_VARIANT_ADD(faults, threads2) { .threads = 2 };
-
-FIXTURE_SETUP(faults)
-{
-	char why[256];
-
-	if (rf_can_mount(why, sizeof(why)))
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, mount_ctl(&self->rf, self->dir, self->sock, variant->threads, ""))
-		TH_LOG("%s", self->rf.err);
-}
-
-FIXTURE_TEARDOWN(faults)
-{
-	if (self->kid > 0) {
-		kill(self->kid, SIGKILL);
-		waitpid(self->kid, NULL, 0);
-		self->kid = 0;
-	}
-	EXPECT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
-	remove_dir(self->dir, self->sock);
-}
+CTL_FIXTURE(faults)
 
 /* the file's inode number, which ramfuse makes its nodeid */
 static unsigned long long ino_of(const char *mnt, const char *name)
