@@ -392,7 +392,6 @@ static void rename_common(struct req *r, uint64_t newdir, unsigned flags, size_t
 	const char *oldname = name_at(r, fixed), *newname = next_name(r, oldname);
 	if (!newname)
 		return reply_err(r, -EINVAL);
-	/* RENAME_WHITEOUT (4) needs overlayfs's whiteouts: not kept here. */
 	reply_err(r, memfs_rename(r->w->s->fs, &r->cr, r->h->nodeid, oldname, newdir,
 				  newname, flags));
 }
@@ -601,6 +600,9 @@ static void op_ioctl(struct req *r)
 		if (have < sizeof(fsx))
 			return reply_err(r, -EINVAL);
 		memcpy(&fsx, data, sizeof(fsx));
+		/* tmpfs keeps no project ids or extent size hints */
+		if (fsx.projid || fsx.extsize || fsx.cowextsize)
+			return reply_err(r, -EOPNOTSUPP);
 		if ((err = from_xflags(fsx.xflags, &flags)) < 0)
 			return reply_err(r, err);
 		break;

@@ -424,7 +424,7 @@ SCENARIO(times_nanoseconds)
 	struct stat st;
 
 	for (int i = 0; i < 4; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "f%d", i);
 		PUT(o, name, "x", 1);
