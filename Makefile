@@ -37,7 +37,8 @@ SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard test/*_test.c))
 TEST_BINS := $(TEST_SRCS:test/%.c=$(B)/test/%)
-TEST_LIB  := $(filter-out $(TEST_SRCS) test/runner.c,$(sort $(wildcard test/*.c)))
+RUNNER_SRCS := test/runner.c test/junit.c
+TEST_LIB  := $(filter-out $(TEST_SRCS) $(RUNNER_SRCS),$(sort $(wildcard test/*.c)))
 TEST_HDRS := $(wildcard test/*.h)
 
 all: $(B)/ramfuse tests
@@ -60,9 +61,9 @@ $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
 
-$(B)/test/run-tests: test/runner.c | $(B)/test
+$(B)/test/run-tests: $(RUNNER_SRCS) test/junit.h | $(B)/test
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RUNNER_SRCS)
 
 $(B)/obj $(B)/test:
 	mkdir -p $@
@@ -91,7 +92,7 @@ check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
 
 lint:
-	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) test/runner.c vm/init.c vm/selftest-standin.c; do \
+	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) $(RUNNER_SRCS) vm/init.c vm/selftest-standin.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
 			-isystem $$($(CLANG) -print-resource-dir)/include \
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \

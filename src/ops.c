@@ -1,9 +1,8 @@
-/* Requests: length checks, decoding, the call into the memory filesystem,
- * and the reply.  Every field the kernel sent is read only after the
- * request was found long enough to hold it. */
+/* Requests: length checks, decoding, and the call into the memory
+ * filesystem; reply.c sends the answers.  Every field the kernel sent is
+ * read only after the request was found long enough to hold it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,116 +10,9 @@
 
 #include "counter.h"
 #include "log.h"
+#include "opname.h"
+#include "req.h"
 #include "session.h"
-
-struct req {
-	struct worker *w;
-	enum fault_action fault; /* what is left to do when replying */
-	const struct fuse_in_header *h;
-	const char *arg; /* the opcode's arguments, without extensions */
-	size_t arglen;
-	struct memfs_cred cr;
-};
-
-static const char *const names[FUSE_OPCODE_MAX] = {
-	[FUSE_LOOKUP] = "LOOKUP", [FUSE_FORGET] = "FORGET",
-	[FUSE_GETATTR] = "GETATTR", [FUSE_SETATTR] = "SETATTR",
-	[FUSE_READLINK] = "READLINK", [FUSE_SYMLINK] = "SYMLINK",
-	[FUSE_MKNOD] = "MKNOD", [FUSE_MKDIR] = "MKDIR", [FUSE_UNLINK] = "UNLINK",
-	[FUSE_RMDIR] = "RMDIR", [FUSE_RENAME] = "RENAME", [FUSE_LINK] = "LINK",
-	[FUSE_OPEN] = "OPEN", [FUSE_READ] = "READ", [FUSE_WRITE] = "WRITE",
-	[FUSE_STATFS] = "STATFS", [FUSE_RELEASE] = "RELEASE",
-	[FUSE_FSYNC] = "FSYNC", [FUSE_SETXATTR] = "SETXATTR",
-	[FUSE_GETXATTR] = "GETXATTR", [FUSE_LISTXATTR] = "LISTXATTR",
-	[FUSE_REMOVEXATTR] = "REMOVEXATTR", [FUSE_FLUSH] = "FLUSH",
-	[FUSE_INIT] = "INIT", [FUSE_OPENDIR] = "OPENDIR",
-	[FUSE_READDIR] = "READDIR", [FUSE_RELEASEDIR] = "RELEASEDIR",
-	[FUSE_FSYNCDIR] = "FSYNCDIR", [FUSE_GETLK] = "GETLK",
-	[FUSE_SETLK] = "SETLK", [FUSE_SETLKW] = "SETLKW",
-	[FUSE_ACCESS] = "ACCESS", [FUSE_CREATE] = "CREATE",
-	[FUSE_INTERRUPT] = "INTERRUPT", [FUSE_BMAP] = "BMAP",
-	[FUSE_DESTROY] = "DESTROY", [FUSE_IOCTL] = "IOCTL", [FUSE_POLL] = "POLL",
-	[FUSE_NOTIFY_REPLY] = "NOTIFY_REPLY", [FUSE_BATCH_FORGET] = "BATCH_FORGET",
-	[FUSE_FALLOCATE] = "FALLOCATE", [FUSE_READDIRPLUS] = "READDIRPLUS",
-	[FUSE_RENAME2] = "RENAME2", [FUSE_LSEEK] = "LSEEK",
-	[FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
-	[FUSE_SETUPMAPPING] = "SETUPMAPPING", [FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
-	[FUSE_SYNCFS] = "SYNCFS", [FUSE_TMPFILE] = "TMPFILE", [FUSE_STATX] = "STATX",
-	[FUSE_COPY_FILE_RANGE_64] = "COPY_FILE_RANGE_64",
-};
-
-const char *opcode_name(uint32_t opcode)
-{
-	return opcode < FUSE_OPCODE_MAX && names[opcode] ? names[opcode] : NULL;
-}
-
-/* Sends what a fault asks for besides (or instead of) the right reply. */
-static int send_faulty(struct req *r, int err, struct iovec *iov, int iovcnt)
-{
-	struct worker *w = r->w;
-	int res;
-	switch (r->fault) {
-	case FAULT_BADUNIQUE:
-		res = dev_send(w->fd, r->h->unique ^ (1ULL << 62), err, iov, iovcnt);
-		debug("fd %d unique %llu: reply to a wrong unique: %s", w->fd,
-		      (unsigned long long)r->h->unique, strerror(-res));
-		if (res < 0)
-			counter_inc(&w->failed_replies);
-		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
-	case FAULT_TWICE:
-		res = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
-		int again = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
-		debug("fd %d unique %llu: second reply: %s", w->fd,
-		      (unsigned long long)r->h->unique, strerror(-again));
-		if (again < 0)
-			counter_inc(&w->failed_replies);
-		return res;
-	case FAULT_SHORT:
-		for (int i = iovcnt - 1; i > 0; i--)
-			if (iov[i].iov_len) {
-				iov[i].iov_len--;
-				break;
-			}
-		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
-	default:
-		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
-	}
-}
-
-/* Returns 0, or the kernel's refusal: then the kernel did not take in
- * what the reply says (an open, a lookup), and the caller undoes it. */
-static int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
-{
-	struct worker *w = r->w;
-	int res = r->fault == FAULT_NONE ? dev_send(w->fd, r->h->unique, err, iov, iovcnt)
-					  : send_faulty(r, err, iov, iovcnt);
-	if (log_debug_on()) {
-		size_t len = sizeof(struct fuse_out_header);
-		for (int i = 1; i < iovcnt; i++)
-			len += iov[i].iov_len;
-		if (err)
-			debug("fd %d unique %llu reply %d %s", w->fd,
-			      (unsigned long long)r->h->unique, err, strerror(-err));
-		else
-			debug("fd %d unique %llu reply 0 len %zu", w->fd,
-			      (unsigned long long)r->h->unique, len);
-	}
-	if (res == -ENOENT) { /* interrupted: the kernel stopped waiting */
-		counter_inc(&w->enoent_replies);
-	} else if (res < 0) {
-		counter_inc(&w->failed_replies);
-		msg("reply to unique %llu: %s", (unsigned long long)r->h->unique, strerror(-res));
-	}
-	return res;
-}
-
-static int reply(struct req *r, int err, const void *data, size_t len)
-{
-	struct iovec iov[2] = { { 0 }, { (void *)data, len } };
-	return send_iov(r, err, iov, err || !len ? 1 : 2);
-}
-
-static void reply_err(struct req *r, int err) { reply(r, err, NULL, 0); }
 
 static void release_open(struct worker *w, uint64_t ino, bool passthrough)
 {
@@ -132,57 +24,6 @@ static void release_open(struct worker *w, uint64_t ino, bool passthrough)
 		msg("FUSE_DEV_IOC_BACKING_CLOSE %d: %s", id, strerror(-err));
 	else
 		__atomic_add_fetch(&w->s->backing_closed, 1, __ATOMIC_RELAXED);
-}
-
-static uint64_t sec(uint64_t ns) { return ns / 1000000000u; }
-static uint32_t nsec(uint64_t ns) { return (uint32_t)(ns % 1000000000u); }
-
-static void to_fuse_attr(const struct memfs_attr *a, struct fuse_attr *f)
-{
-	*f = (struct fuse_attr){
-		.ino = a->ino, .size = a->size, .blocks = a->blocks,
-		.atime = (uint64_t)a->atime.tv_sec, .atimensec = (uint32_t)a->atime.tv_nsec,
-		.mtime = (uint64_t)a->mtime.tv_sec, .mtimensec = (uint32_t)a->mtime.tv_nsec,
-		.ctime = (uint64_t)a->ctime.tv_sec, .ctimensec = (uint32_t)a->ctime.tv_nsec,
-		.mode = a->mode, .nlink = a->nlink, .uid = a->uid, .gid = a->gid,
-		.rdev = a->rdev, .blksize = 4096,
-	};
-}
-
-static void to_entry(const struct session *s, const struct memfs_attr *a,
-		     struct fuse_entry_out *e)
-{
-	*e = (struct fuse_entry_out){
-		.nodeid = a->ino, .generation = a->generation,
-		.entry_valid = sec(s->cfg.entry_timeout_ns),
-		.entry_valid_nsec = nsec(s->cfg.entry_timeout_ns),
-		.attr_valid = sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
-	};
-	to_fuse_attr(a, &e->attr);
-}
-
-static void reply_entry(struct req *r, int err, const struct memfs_attr *a)
-{
-	if (err)
-		return reply_err(r, err);
-	struct fuse_entry_out e;
-	to_entry(r->w->s, a, &e);
-	if (reply(r, 0, &e, sizeof(e)) < 0)
-		memfs_forget(r->w->s->fs, a->ino, 1);
-}
-
-static void reply_attr(struct req *r, int err, const struct memfs_attr *a)
-{
-	if (err)
-		return reply_err(r, err);
-	const struct session *s = r->w->s;
-	struct fuse_attr_out out = {
-		.attr_valid = sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
-	};
-	to_fuse_attr(a, &out.attr);
-	reply(r, 0, &out, sizeof(out));
 }
 
 /* A NUL-terminated name at arg + off, wholly inside the request. */
@@ -469,61 +310,6 @@ static void op_opendir(struct req *r)
 	reply(r, 0, &out, sizeof(out));
 }
 
-struct dirbuf {
-	char *buf;
-	size_t len, size;
-	const struct session *s;
-};
-
-static bool fill_dirent(void *ctx, const char *name, size_t namelen, uint32_t mode,
-			uint64_t ino, uint64_t next_off, const struct memfs_attr *attr)
-{
-	struct dirbuf *db = ctx;
-	(void)attr;
-	size_t rec = FUSE_DIRENT_ALIGN(sizeof(struct fuse_dirent) + namelen);
-	if (db->len + rec > db->size)
-		return false;
-	struct fuse_dirent *d = (void *)(db->buf + db->len);
-	*d = (struct fuse_dirent){ .ino = ino, .off = next_off,
-				   .namelen = (uint32_t)namelen, .type = (mode & S_IFMT) >> 12 };
-	memcpy(d->name, name, namelen);
-	memset(d->name + namelen, 0, rec - sizeof(*d) - namelen);
-	db->len += rec;
-	return true;
-}
-
-static bool fill_direntplus(void *ctx, const char *name, size_t namelen, uint32_t mode,
-			    uint64_t ino, uint64_t next_off, const struct memfs_attr *attr)
-{
-	struct dirbuf *db = ctx;
-	size_t rec = FUSE_DIRENT_ALIGN(sizeof(struct fuse_direntplus) + namelen);
-	if (db->len + rec > db->size)
-		return false;
-	struct fuse_direntplus *d = (void *)(db->buf + db->len);
-	memset(&d->entry_out, 0, sizeof(d->entry_out)); /* "." and ".." carry none */
-	if (attr)
-		to_entry(db->s, attr, &d->entry_out);
-	d->dirent = (struct fuse_dirent){ .ino = ino, .off = next_off,
-					  .namelen = (uint32_t)namelen,
-					  .type = (mode & S_IFMT) >> 12 };
-	memcpy(d->dirent.name, name, namelen);
-	memset(d->dirent.name + namelen, 0, rec - sizeof(*d) - namelen);
-	db->len += rec;
-	return true;
-}
-
-/* A READDIRPLUS reply the kernel refused: it took in none of the lookups
- * the entries stand for. */
-static void forget_entries(struct req *r, const struct dirbuf *db)
-{
-	for (size_t off = 0; off < db->len;) {
-		const struct fuse_direntplus *d = (const void *)(db->buf + off);
-		if (d->entry_out.nodeid)
-			memfs_forget(r->w->s->fs, d->entry_out.nodeid, 1);
-		off += FUSE_DIRENT_ALIGN(sizeof(*d) + d->dirent.namelen);
-	}
-}
-
 static void readdir_common(struct req *r, bool plus)
 {
 	const struct fuse_read_in *in = ARG(struct fuse_read_in);
@@ -606,7 +392,6 @@ static void rename_common(struct req *r, uint64_t newdir, unsigned flags, size_t
 	const char *oldname = name_at(r, fixed), *newname = next_name(r, oldname);
 	if (!newname)
 		return reply_err(r, -EINVAL);
-	/* RENAME_WHITEOUT (4) needs overlayfs's whiteouts: not kept here. */
 	reply_err(r, memfs_rename(r->w->s->fs, &r->cr, r->h->nodeid, oldname, newdir,
 				  newname, flags));
 }
@@ -815,6 +600,9 @@ static void op_ioctl(struct req *r)
 		if (have < sizeof(fsx))
 			return reply_err(r, -EINVAL);
 		memcpy(&fsx, data, sizeof(fsx));
+		/* tmpfs keeps no project ids or extent size hints */
+		if (fsx.projid || fsx.extsize || fsx.cowextsize)
+			return reply_err(r, -EOPNOTSUPP);
 		if ((err = from_xflags(fsx.xflags, &flags)) < 0)
 			return reply_err(r, err);
 		break;
@@ -931,61 +719,6 @@ static const char *request_name(const struct req *r)
 	}
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleep before serving.  A FUSE_INTERRUPT for the request (it signals us)
- * answers EINTR, nothing done: returns true.  The connection's end (POLLERR
- * on our fd after an abort) or the session's stop ends the sleep early:
- * nobody waits any more, the request is served at once. */
-static bool delay_request(struct req *r, unsigned ms)
-{
-	long long end = monotonic_ms() + ms, left;
-	while ((left = end - monotonic_ms()) > 0) {
-		struct pollfd p = { .fd = r->w->fd, .events = 0 };
-		int n = poll(&p, 1, (int)left);
-		if (n > 0)
-			break;
-		if (n < 0 && errno == EINTR) {
-			if (__atomic_load_n(&r->w->interrupted, __ATOMIC_ACQUIRE)) {
-				reply_err(r, -EINTR);
-				return true;
-			}
-			if (__atomic_load_n(&r->w->s->stopping, __ATOMIC_ACQUIRE))
-				break;
-		}
-	}
-	return false;
-}
-
-/* Returns true when the fault took the request over. */
-static bool apply_fault(struct req *r)
-{
-	struct session *s = r->w->s;
-	struct fault *f = fault_match(s->cfg.faults, s->cfg.nfaults, r->h->opcode,
-				      r->h->nodeid, request_name(r));
-	if (!f)
-		return false;
-	debug("fd %d unique %llu: fault %d", r->w->fd, (unsigned long long)r->h->unique,
-	      (int)f->action);
-	switch (f->action) {
-	case FAULT_DELAY:
-		return delay_request(r, f->value);
-	case FAULT_ERROR:
-		reply_err(r, -(int)f->value);
-		return true;
-	case FAULT_DROP:
-		return true;
-	default:
-		r->fault = f->action;
-		return false;
-	}
-}
-
 void dispatch(struct worker *w, size_t len)
 {
 	const struct fuse_in_header *h = (const void *)w->in;
@@ -1018,7 +751,10 @@ void dispatch(struct worker *w, size_t len)
 	r.arglen -= extlen;
 	__atomic_store_n(&w->interrupted, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->busy_unique, h->unique, __ATOMIC_RELEASE);
-	if (!w->s->cfg.nfaults || !apply_fault(&r))
+	int taken = w->s->cfg.nfaults ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
+	if (taken < 0)
+		reply_err(&r, taken);
+	else if (!taken)
 		op->fn(&r);
 	__atomic_store_n(&w->busy_unique, 0, __ATOMIC_RELEASE);
 }
