@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "opname.h"
 #include "session.h"
 
 #define OUT_SIZE (1u << 20)
@@ -417,6 +418,16 @@ static void clear_replies(void)
 	fz.nreplies = 0;
 }
 
+static void held(void *ctx, uint64_t ino, uint64_t *nlookup, uint32_t *nopen)
+{
+	(void)ctx;
+	const struct node *n = find_node(ino);
+	*nlookup = n ? n->nlookup : 0;
+	*nopen = 0;
+	for (unsigned i = 0; i < fz.nopens; i++)
+		*nopen += fz.opens[i].nodeid == ino && !fz.opens[i].dir;
+}
+
 /* The inodes the kernel holds must still be there, as it knows them. */
 static void check_held(void)
 {
@@ -434,7 +445,7 @@ static void check_held(void)
 			     a.mode & S_IFMT, (unsigned long long)n->generation, n->type);
 	}
 	char why[256];
-	if (memfs_check(fz.s.fs, why, sizeof(why)))
+	if (memfs_check(fz.s.fs, held, NULL, why, sizeof(why)))
 		fail("memfs_check: %s", why);
 }
 
