@@ -25,6 +25,9 @@ SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard test/*_test.c))
 TEST_BINS := $(TEST_SRCS:test/%.c=$(B)/test/%)
+# reproducers of kernel bugs (test/repro/) run with the suite as repro_*
+REPRO_SRCS := $(sort $(wildcard test/repro/*_test.c))
+REPRO_BINS := $(REPRO_SRCS:test/repro/%.c=$(B)/test/repro_%)
 TEST_LIB  := $(filter-out $(TEST_SRCS) test/runner.c,$(sort $(wildcard test/*.c)))
 TEST_HDRS := $(wildcard test/*.h)
 
@@ -42,9 +45,13 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-tests: $(TEST_BINS) $(B)/test/run-tests
+tests: $(TEST_BINS) $(REPRO_BINS) $(B)/test/run-tests
 
 $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+$(B)/test/repro_%: test/repro/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
 
@@ -63,7 +70,7 @@ check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
 
 lint:
-	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) test/runner.c vm/init.c vm/selftest-standin.c; do \
+	@for f in $(SRCS) $(TEST_SRCS) $(REPRO_SRCS) $(TEST_LIB) test/runner.c vm/init.c vm/selftest-standin.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
 			-isystem $$($(CLANG) -print-resource-dir)/include \
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
