@@ -66,7 +66,6 @@ void session_join(struct session *s);
 unsigned session_running(struct session *s);
 
 /* ops.c */
-const char *opcode_name(uint32_t opcode);
 void dispatch(struct worker *w, size_t len);
 
 /* stats.c */

@@ -25,6 +25,8 @@
 #include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <sys/mount.h>
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
@@ -1066,6 +1068,355 @@ TEST_F(mode, auto_follows_kernel)
 	EXPECT_EQ(0, close(fd));
 	check_rw_ops(_metadata, &self->rf, self->probe.passthrough, "auto");
 	check_backing_balanced(_metadata, &self->rf, self->probe.passthrough, "auto");
+}
+
+/* ------------------------------------------------------------------ */
+/* set-id bits and the inode's io mode                                 */
+
+/*
+ * The kernel refuses (EIO) an open whose io mode, passthrough or cached,
+ * differs from that of the inode's other opens.  A set-id change, or a
+ * write that drops the bits, must not make later opens, execs or maps of
+ * the same file fail.  Each scenario is a sequence of steps run on a tmpfs
+ * and on ramfuse (both mounted suid); every step's result and the mode
+ * after it must be the same.  The file is a copy of this test binary, so
+ * that it can be executed: run with PT_SETID_CHILD set, it only reports its
+ * effective uid (exit 40 + euid==0) or waits to be killed.
+ */
+#define SETID_USER 65534
+#define EXIT_AS_USER 40
+#define EXIT_AS_ROOT 41
+
+__attribute__((constructor)) static void setid_child(void)
+{
+	const char *what = getenv("PT_SETID_CHILD");
+
+	if (!what)
+		return;
+	if (!strcmp(what, "hold")) { /* running: tell the test, then wait */
+		(void)!write(3, "x", 1);
+		pause();
+	}
+	_exit(geteuid() == 0 ? EXIT_AS_ROOT : EXIT_AS_USER);
+}
+
+enum setid_op {
+	S_END, S_CHMOD, S_OPEN_R, S_OPEN_RW, S_CLOSE, S_MMAP, S_MUNMAP,
+	S_READ, S_EXEC_USER, S_EXEC_ROOT, S_HOLD_EXEC, S_END_HOLD,
+	S_WRITE_USER, S_WRITE_ROOT, S_WRITE_USER_FD,
+};
+
+struct setid_step {
+	enum setid_op op;
+	int arg;	/* mode for S_CHMOD, else an fd slot */
+};
+
+struct setid_scenario {
+	const char *name;
+	struct setid_step step[12];
+};
+
+static const struct setid_scenario setid_scenarios[] = {
+	{ "open, chmod u+s, open again", {
+		{ S_OPEN_R, 0 }, { S_CHMOD, 04755 }, { S_READ, 0 }, { S_EXEC_USER, 0 },
+		{ S_CLOSE, 0 }, { S_READ, 0 }, { S_EXEC_USER, 0 } } },
+	{ "open, chmod g+s, exec", {
+		{ S_OPEN_R, 0 }, { S_CHMOD, 02755 }, { S_EXEC_ROOT, 0 }, { S_READ, 0 },
+		{ S_CLOSE, 0 } } },
+	{ "set-uid running, chmod u-s, exec", {
+		{ S_CHMOD, 04755 }, { S_HOLD_EXEC, 0 }, { S_CHMOD, 0755 },
+		{ S_EXEC_USER, 0 }, { S_READ, 0 }, { S_END_HOLD, 0 }, { S_EXEC_USER, 0 } } },
+	{ "set-uid open, chmod u-s, open, chmod u+s", {
+		{ S_CHMOD, 04755 }, { S_OPEN_R, 0 }, { S_CHMOD, 0755 },
+		{ S_OPEN_R, 1 }, { S_CHMOD, 04755 }, { S_READ, 0 }, { S_CLOSE, 0 },
+		{ S_EXEC_USER, 0 }, { S_CLOSE, 1 } } },
+	{ "shared map, chmod u+s, exec", {
+		{ S_OPEN_RW, 0 }, { S_MMAP, 0 }, { S_CHMOD, 04755 },
+		{ S_EXEC_USER, 0 }, { S_READ, 0 }, { S_MUNMAP, 0 }, { S_CLOSE, 0 } } },
+	{ "set-uid mapped, chmod u-s, map again", {
+		{ S_CHMOD, 04755 }, { S_OPEN_R, 0 }, { S_MMAP, 0 },
+		{ S_CHMOD, 0755 }, { S_OPEN_R, 1 }, { S_MMAP, 1 },
+		{ S_EXEC_USER, 0 }, { S_MUNMAP, 0 }, { S_MUNMAP, 1 } } },
+	{ "user's write drops set-id, then exec", {
+		{ S_CHMOD, 06777 }, { S_OPEN_R, 0 }, { S_WRITE_USER, 0 },
+		{ S_EXEC_USER, 0 }, { S_READ, 0 }, { S_CLOSE, 0 } } },
+	{ "root's write keeps set-id", {
+		{ S_CHMOD, 06777 }, { S_WRITE_ROOT, 0 }, { S_EXEC_USER, 0 }, { S_READ, 0 } } },
+	{ "open for write, chmod u+s, user writes through it", {
+		{ S_OPEN_RW, 0 }, { S_CHMOD, 04777 }, { S_WRITE_USER_FD, 0 },
+		{ S_EXEC_USER, 0 }, { S_READ, 0 }, { S_CLOSE, 0 } } },
+};
+
+#define SETID_MAX_STEPS 12
+#define SETID_SLOTS 2
+
+struct setid_run {
+	const char *path;
+	size_t size;		/* of the file as the scenario starts */
+	int fd[SETID_SLOTS];
+	void *map[SETID_SLOTS];
+	pid_t holder;
+	int result[SETID_MAX_STEPS];	/* 0, -errno, or an exit status */
+	unsigned mode[SETID_MAX_STEPS];
+};
+
+/* fork, become uid (if not 0), run fn; its return value is the exit code */
+static int as_user(int uid, int (*fn)(struct setid_run *, int), struct setid_run *r,
+		   int arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (uid && (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+			    setresuid(uid, uid, uid)))
+			_exit(99);
+		_exit(fn(r, arg));
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int exec_file(struct setid_run *r, int hold)
+{
+	char *const argv[] = { (char *)r->path, NULL };
+	char *const envp[] = { hold ? "PT_SETID_CHILD=hold" : "PT_SETID_CHILD=exit", NULL };
+
+	execve(r->path, argv, envp);
+	return 100 + errno;
+}
+
+/* append one byte: a write by whoever runs this */
+static int append_byte(struct setid_run *r, int slot)
+{
+	int fd = slot >= 0 ? r->fd[slot] : open(r->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+	if (fd < 0)
+		return 100 + errno;
+	if (slot >= 0 && lseek(fd, 0, SEEK_END) < 0)
+		return 100 + errno;
+	return write(fd, "", 1) == 1 ? 0 : 100 + errno;
+}
+
+/* a fresh open reads the file's first bytes: what was copied in */
+static int read_fresh(const char *path, size_t size)
+{
+	char head[4];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+		err = -EIO;
+	else if (memcmp(head, "\177ELF", 4))
+		err = -EBADMSG;
+	else if (fstat(fd, &st) || (size_t)st.st_size < size)
+		err = -ERANGE;
+	close(fd);
+	return err;
+}
+
+static int setid_hold_start(struct setid_run *r)
+{
+	int p[2], got;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	r->holder = fork();
+	if (r->holder < 0)
+		return -errno;
+	if (r->holder == 0) {
+		dup2(p[1], 3); /* dup2 clears close-on-exec on 3 */
+		_exit(exec_file(r, 1));
+	}
+	close(p[1]);
+	got = (int)read(p[0], &c, 1);
+	close(p[0]);
+	return got == 1 ? 0 : -ECHILD; /* the exec failed: its status tells */
+}
+
+static void setid_hold_end(struct setid_run *r)
+{
+	if (r->holder <= 0)
+		return;
+	kill(r->holder, SIGKILL);
+	waitpid(r->holder, NULL, 0);
+	r->holder = 0;
+}
+
+static int setid_do(struct setid_run *r, const struct setid_step *s)
+{
+	int k = s->arg;
+	size_t len = r->size;
+
+	switch (s->op) {
+	case S_CHMOD:
+		return chmod(r->path, s->arg) ? -errno : 0;
+	case S_OPEN_R:
+	case S_OPEN_RW:
+		r->fd[k] = open(r->path, (s->op == S_OPEN_R ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		return r->fd[k] < 0 ? -errno : 0;
+	case S_CLOSE:
+		close(r->fd[k]);
+		r->fd[k] = -1;
+		return 0;
+	case S_MMAP:
+		r->map[k] = mmap(NULL, len, PROT_READ, MAP_SHARED, r->fd[k], 0);
+		if (r->map[k] == MAP_FAILED) {
+			r->map[k] = NULL;
+			return -errno;
+		}
+		return memcmp(r->map[k], "\177ELF", 4) ? -EBADMSG : 0;
+	case S_MUNMAP:
+		if (r->map[k])
+			munmap(r->map[k], len);
+		r->map[k] = NULL;
+		close(r->fd[k]);
+		r->fd[k] = -1;
+		return 0;
+	case S_READ:
+		return read_fresh(r->path, r->size);
+	case S_EXEC_USER:
+		return as_user(SETID_USER, exec_file, r, 0);
+	case S_EXEC_ROOT:
+		return as_user(0, exec_file, r, 0);
+	case S_HOLD_EXEC:
+		return setid_hold_start(r);
+	case S_END_HOLD:
+		setid_hold_end(r);
+		return 0;
+	case S_WRITE_USER:
+		return as_user(SETID_USER, append_byte, r, -1);
+	case S_WRITE_ROOT:
+		return as_user(0, append_byte, r, -1);
+	case S_WRITE_USER_FD:
+		return as_user(SETID_USER, append_byte, r, k);
+	case S_END:
+		break;
+	}
+	return -EINVAL;
+}
+
+/* copy this test binary to path: an executable the steps can run */
+static int copy_self(const char *path, size_t *size)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), out, err = 0;
+
+	if (in < 0)
+		return -errno;
+	out = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0755);
+	if (out < 0) {
+		err = -errno;
+		close(in);
+		return err;
+	}
+	*size = 0;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			err = -EIO;
+			break;
+		}
+		*size += (size_t)n;
+	}
+	if (n < 0)
+		err = -errno;
+	close(in);
+	if (close(out) && !err)
+		err = -errno;
+	return err;
+}
+
+static void setid_run(struct __test_metadata *_metadata, const char *dir,
+		      const struct setid_scenario *sc, struct setid_run *r)
+{
+	static char path[300];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/setid-exe", dir);
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	for (int k = 0; k < SETID_SLOTS; k++)
+		r->fd[k] = -1;
+	unlink(path);
+	ASSERT_EQ(0, copy_self(path, &r->size)) TH_LOG("copy to %s", path);
+	for (int i = 0; i < SETID_MAX_STEPS && sc->step[i].op != S_END; i++) {
+		r->result[i] = setid_do(r, &sc->step[i]);
+		r->mode[i] = stat(path, &st) ? 0 : st.st_mode & 07777;
+	}
+	setid_hold_end(r);
+	for (int k = 0; k < SETID_SLOTS; k++) {
+		if (r->map[k])
+			munmap(r->map[k], r->size);
+		if (r->fd[k] >= 0)
+			close(r->fd[k]);
+	}
+	EXPECT_EQ(0, unlink(path));
+}
+
+static const char *setid_op_name(enum setid_op op)
+{
+	static const char *const names[] = {
+		"end", "chmod", "open r", "open rw", "close", "mmap shared",
+		"munmap+close", "open+read", "exec as user", "exec as root",
+		"exec, keep running", "end the running one", "write as user",
+		"write as root", "write as user via fd",
+	};
+	return names[op];
+}
+
+TEST_F(pt, setid_io_mode)
+{
+	struct setid_run want, got;
+	char opts[128];
+	int bad = 0;
+
+	/* both suid: exec of a set-uid file really changes the euid */
+	ASSERT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
+	snprintf(opts, sizeof(opts), "%s,suid,allow_other", variant->opts);
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, opts)) TH_LOG("%s", self->rf.err);
+	ASSERT_EQ(0, chmod(self->rf.base, 0755));
+	snprintf(self->tmpfs, sizeof(self->tmpfs), "/tmp/ramfuse-tmpfs.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->tmpfs));
+	ASSERT_EQ(0, chmod(self->tmpfs, 0755));
+	ASSERT_EQ(0, mount("tmpfs", self->tmpfs, "tmpfs", 0, "size=64m"))
+		TH_LOG("tmpfs: %s", strerror(errno));
+
+	for (size_t n = 0; n < sizeof(setid_scenarios) / sizeof(setid_scenarios[0]); n++) {
+		const struct setid_scenario *sc = &setid_scenarios[n];
+
+		setid_run(_metadata, self->tmpfs, sc, &want);
+		setid_run(_metadata, self->rf.mnt, sc, &got);
+		for (int i = 0; i < SETID_MAX_STEPS && sc->step[i].op != S_END; i++) {
+			const char *op = setid_op_name(sc->step[i].op);
+
+			EXPECT_EQ(want.result[i], got.result[i])
+			{
+				TH_LOG("'%s', step %d (%s): tmpfs %d, ramfuse %d (<0: -errno)",
+				       sc->name, i + 1, op, want.result[i], got.result[i]);
+				bad++;
+			}
+			EXPECT_EQ(want.mode[i], got.mode[i])
+			{
+				TH_LOG("'%s', step %d (%s): mode after it: tmpfs %04o, ramfuse %04o",
+				       sc->name, i + 1, op, want.mode[i], got.mode[i]);
+				bad++;
+			}
+		}
+	}
+	EXPECT_EQ(0, bad);
+	/* the set-id files were served by the kernel's passthrough (or not
+	 * at all by it), never half and half */
+	if (variant->passthrough)
+		check_rw_ops(_metadata, &self->rf, true, "set-id scenarios");
+	check_backing_balanced(_metadata, &self->rf, variant->passthrough,
+			       "set-id scenarios");
 }
 
 TEST_HARNESS_MAIN
