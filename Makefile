@@ -5,6 +5,7 @@
 #   make vm-selftest  the QEMU runner's own tests
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make one-test SRC=x_test.c OUT=bin  one test file against harness.h and fuse_raw.h
 
 CC      ?= musl-gcc
 ifeq ($(origin CC),default)
@@ -55,6 +56,13 @@ $(B)/test/repro_%: test/repro/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
 
+# any one test file, e.g. a reproducer kept elsewhere (vm/run --test uses it):
+#   make one-test SRC=path/x_test.c OUT=path/x_test
+one-test:
+	@test -n "$(SRC)" && test -n "$(OUT)" || { echo "make one-test: give SRC=FILE.c and OUT=BINARY" >&2; exit 2; }
+	@mkdir -p $(dir $(OUT))
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $(OUT) $(SRC) $(TEST_LIB)
+
 $(B)/test/run-tests: test/runner.c | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
@@ -98,4 +106,4 @@ install: $(B)/ramfuse
 clean:
 	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest
 
-.PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs
+.PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs one-test
