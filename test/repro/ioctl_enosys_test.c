@@ -22,7 +22,7 @@
  *                         bytes of reply data), header error -ENOSYS: ENOTTY
  *   result_getflags       the same with result -ENOSYS: ENOTTY
  *
- * Seen ENOTTY on all four: Debian 6.1.0-57 (6.1.158), 6.12.118, 6.18.
+ * Seen ENOTTY on all four: Debian 6.1.192, 6.12.118, the host 6.18.
  */
 #include "harness.h"
 #include "fuse_raw.h"
