@@ -6,6 +6,8 @@
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
 #   make one-test SRC=x_test.c OUT=bin  one test file against harness.h and fuse_raw.h
+#   make check SANITIZE=1  the suite with the daemon and tests built with
+#                   glibc + ASan/UBSan (in build-san/); any report fails it
 
 CC      ?= musl-gcc
 ifeq ($(origin CC),default)
@@ -14,14 +16,24 @@ endif
 CLANG   ?= clang
 MUSL_INC ?= /usr/include/x86_64-linux-musl
 CFLAGS  ?= -Os
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes \
-           -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-           -fno-stack-protector -D_GNU_SOURCE -pthread
-LDFLAGS += -static -s -Wl,--gc-sections -pthread
 PREFIX  ?= /usr/local
 SBINDIR ?= /sbin
 
-B := build
+ifeq ($(SANITIZE),1)
+# glibc, dynamic: the sanitizers' runtimes need both.  A report aborts.
+B       := build-san
+CC      := gcc
+SAN     := -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+CFLAGS  := -O1 $(SAN)
+LDFLAGS := $(SAN)
+else
+B       := build
+LDFLAGS += -static -s -Wl,--gc-sections
+endif
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes \
+           -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+           -fno-stack-protector -D_GNU_SOURCE -pthread
+LDFLAGS += -pthread
 SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard test/*_test.c))
@@ -29,7 +41,8 @@ TEST_BINS := $(TEST_SRCS:test/%.c=$(B)/test/%)
 # reproducers of kernel bugs (test/repro/) run with the suite as repro_*
 REPRO_SRCS := $(sort $(wildcard test/repro/*_test.c))
 REPRO_BINS := $(REPRO_SRCS:test/repro/%.c=$(B)/test/repro_%)
-TEST_LIB  := $(filter-out $(TEST_SRCS) test/runner.c,$(sort $(wildcard test/*.c)))
+RUNNER_SRCS := test/runner.c test/junit.c
+TEST_LIB  := $(filter-out $(TEST_SRCS) $(RUNNER_SRCS),$(sort $(wildcard test/*.c)))
 TEST_HDRS := $(wildcard test/*.h)
 
 all: $(B)/ramfuse tests
@@ -63,22 +76,38 @@ one-test:
 	@mkdir -p $(dir $(OUT))
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $(OUT) $(SRC) $(TEST_LIB)
 
-$(B)/test/run-tests: test/runner.c | $(B)/test
+$(B)/test/run-tests: $(RUNNER_SRCS) test/junit.h | $(B)/test
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RUNNER_SRCS)
 
 $(B)/obj $(B)/test:
 	mkdir -p $@
 
+ifeq ($(SANITIZE),1)
+# Every process writes its reports to $(SAN_LOG)/{asan,ubsan}.PID; a test
+# whose daemon left one fails (test/fuse_util.c), and so does the run if
+# any process at all left one.
+SAN_LOG := $(abspath $(B))/reports
+check: all
+	$(Q)rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG)
+	$(Q)s=0; RAMFUSE_SAN_LOG=$(SAN_LOG) TEST_TIMEOUT_MULT=$${TEST_TIMEOUT_MULT:-4} \
+	ASAN_OPTIONS=abort_on_error=1:halt_on_error=1:detect_leaks=1:log_path=$(SAN_LOG)/asan \
+	UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG)/ubsan \
+		$(B)/test/run-tests $(B)/test || s=1; \
+	for f in $(SAN_LOG)/*; do [ -e "$$f" ] || continue; \
+		echo "sanitizer report $$f:"; cat "$$f"; s=1; done; \
+	[ $$s = 0 ] && echo "sanitizers: no reports" || { echo "sanitizers: FAILED"; exit 1; }
+else
 check: all
 	$(B)/test/run-tests $(B)/test
+endif
 
 # the differential test with many more seeds (minutes)
 check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
 
 lint:
-	@for f in $(SRCS) $(TEST_SRCS) $(REPRO_SRCS) $(TEST_LIB) test/runner.c vm/init.c vm/selftest-standin.c; do \
+	@for f in $(SRCS) $(TEST_SRCS) $(REPRO_SRCS) $(TEST_LIB) $(RUNNER_SRCS) vm/init.c vm/selftest-standin.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
 			-isystem $$($(CLANG) -print-resource-dir)/include \
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
@@ -104,6 +133,6 @@ install: $(B)/ramfuse
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest
+	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san
 
 .PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs one-test

@@ -24,6 +24,11 @@ static const struct { const char *name; int value; } errnos[] = {
 	{ "EOPNOTSUPP", EOPNOTSUPP }, { "ENOTTY", ENOTTY }, { "EPROTO", EPROTO },
 };
 
+/* The kernel takes a reply's error only in -511..-1 (fs/fuse/dev.c refuses
+ * -512 and below, the restart codes): a larger one would leave the caller
+ * waiting until the connection ends. */
+#define FAULT_ERRNO_MAX 511
+
 static int parse_errno(const char *s, uint32_t *out)
 {
 	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
@@ -33,7 +38,7 @@ static int parse_errno(const char *s, uint32_t *out)
 		}
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || v == 0 || v > 4095)
+	if (!*s || *s == '-' || *end || v == 0 || v > FAULT_ERRNO_MAX)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
@@ -93,7 +98,11 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 			f->value = (uint32_t)n;
 			have_action = true;
 		} else if (!strcmp(word, "error") && val) {
-			bad = parse_errno(val, &f->value);
+			if (parse_errno(val, &f->value)) {
+				snprintf(err, errlen, "fault=%s: error= takes an errno name "
+					 "or a number 1..%d", spec, FAULT_ERRNO_MAX);
+				return -EINVAL;
+			}
 			f->action = FAULT_ERROR;
 			have_action = true;
 		} else if (!val && (!strcmp(word, "drop") || !strcmp(word, "twice") ||

@@ -252,6 +252,8 @@ int main(int argc, char **argv)
 		fail(EXIT_USAGE, "%s", err);
 	if (source)
 		o.fsname = source;
+	if (opts_check(&o, err, sizeof(err)) < 0)
+		fail(EXIT_USAGE, "%s", err);
 	if (mount_check_point(c.mountpoint, err, sizeof(err)) < 0)
 		fail(1, "%s", err);
 	char mnt[PATH_MAX];
@@ -318,6 +320,7 @@ int main(int argc, char **argv)
 	res = stats_write(&s);
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
+	session_free(&s);
 	close(fd);
 	memfs_free(s.fs);
 	return status;

@@ -21,6 +21,7 @@
 #define MEMFS_XATTR_REPLACE 2
 #define MEMFS_RENAME_NOREPLACE 1
 #define MEMFS_RENAME_EXCHANGE 2
+#define MEMFS_RENAME_WHITEOUT 4 /* leave overlayfs's whiteout, c 0:0, at the old name */
 /* chattr flags tmpfs keeps, with the values of FS_*_FL */
 #define MEMFS_FL_IMMUTABLE 0x10
 #define MEMFS_FL_APPEND 0x20

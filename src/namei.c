@@ -368,6 +368,22 @@ static int check_rename(struct memfs *fs, const struct memfs_cred *cr,
 	return err;
 }
 
+/* The whiteout a RENAME_WHITEOUT leaves, not yet named: a character
+ * device 0:0 with no permission bits, owned as a new file in dir is. */
+static int new_whiteout(struct memfs *fs, const struct memfs_cred *cr,
+			const struct inode *dir, struct inode **out)
+{
+	struct inode *i;
+	int err = new_inode(fs, S_IFCHR, &i);
+	if (err)
+		return err;
+	i->uid = cr->uid;
+	i->gid = dir->mode & S_ISGID ? dir->gid : cr->gid;
+	i->u.rdev = 0;
+	*out = i;
+	return 0;
+}
+
 /* Moves a directory's ".." link from one parent to another. */
 static void reparent(struct inode *i, struct inode *from, struct inode *to)
 {
@@ -381,9 +397,10 @@ static void reparent(struct inode *i, struct inode *from, struct inode *to)
 int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 		 const char *oldname, uint64_t newdir, const char *newname, unsigned flags)
 {
-	if (flags & ~(MEMFS_RENAME_NOREPLACE | MEMFS_RENAME_EXCHANGE))
+	if (flags & ~(MEMFS_RENAME_NOREPLACE | MEMFS_RENAME_EXCHANGE | MEMFS_RENAME_WHITEOUT))
 		return -EINVAL;
-	if ((flags & MEMFS_RENAME_NOREPLACE) && (flags & MEMFS_RENAME_EXCHANGE))
+	if ((flags & MEMFS_RENAME_EXCHANGE) &&
+	    (flags & (MEMFS_RENAME_NOREPLACE | MEMFS_RENAME_WHITEOUT)))
 		return -EINVAL;
 	int err, olen = check_name(oldname), nlen = check_name(newname);
 	if (olen < 0)
@@ -443,10 +460,19 @@ int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 	else
 		lock(&src->lock);
 	err = check_rename(fs, cr, odir, src, ndir, dst, flags);
-	if (!err && !dst) /* the only step that can fail comes first */
+	/* the steps that can fail come first */
+	struct inode *whiteout = NULL;
+	if (!err && (flags & MEMFS_RENAME_WHITEOUT))
+		err = new_whiteout(fs, cr, odir, &whiteout);
+	if (!err && !dst)
 		err = dir_add(ndir->u.dir, newname, (size_t)nlen, src);
-	if (err)
+	if (err) {
+		if (whiteout) {
+			lock(&whiteout->lock);
+			put_locked(fs, whiteout);
+		}
 		goto out_children;
+	}
 	struct stamp t = now();
 	if (flags & MEMFS_RENAME_EXCHANGE) {
 		sde->inode = dst;
@@ -461,8 +487,15 @@ int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 		} else {
 			ndir->size += BOGO_DIRENT_SIZE;
 		}
-		dir_remove(odir->u.dir, sde);
-		odir->size -= BOGO_DIRENT_SIZE;
+		if (whiteout) { /* takes the old name's place */
+			sde->inode = whiteout;
+			whiteout->nlink = 1;
+			whiteout->ctime = whiteout->mtime = whiteout->atime = t;
+			publish(fs, whiteout);
+		} else {
+			dir_remove(odir->u.dir, sde);
+			odir->size -= BOGO_DIRENT_SIZE;
+		}
 		reparent(src, odir, ndir);
 	}
 	src->ctime = t;

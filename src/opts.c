@@ -169,6 +169,10 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		}
 		if (!bad && o->size == 0) /* as tmpfs: 0 means no limit */
 			o->size = UINT64_MAX;
+		/* as tmpfs: whole pages, so statfs never shows 0 blocks (no limit) */
+		if (!bad && o->size != UINT64_MAX)
+			o->size = o->size > UINT64_MAX - 4095 ? UINT64_MAX & ~4095ull
+							      : (o->size + 4095) & ~4095ull;
 	} else if (IS("nr_inodes") && val) {
 		bad = parse_size(val, &o->nr_inodes);
 		if (!bad && o->nr_inodes == 0)
@@ -224,6 +228,26 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 #undef IS
 	if (bad) {
 		snprintf(err, errlen, "bad value in option '%s=%s'", opt, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The mount source and the type's subtype go to mount(2) as they are: the
+ * kernel refuses an empty source and any string longer than a path, and
+ * "fuse." + subtype must fit a filesystem type name. */
+int opts_check(const struct options *o, char *err, size_t errlen)
+{
+	size_t len = strlen(o->fsname);
+	if (!len || len > OPTS_FSNAME_MAX) {
+		snprintf(err, errlen, "fsname (the mount source) must be 1..%d bytes, not %zu",
+			 OPTS_FSNAME_MAX, len);
+		return -EINVAL;
+	}
+	len = strlen(o->subtype);
+	if (len > OPTS_SUBTYPE_MAX) {
+		snprintf(err, errlen, "subtype must be at most %d bytes, not %zu",
+			 OPTS_SUBTYPE_MAX, len);
 		return -EINVAL;
 	}
 	return 0;

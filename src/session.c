@@ -254,6 +254,16 @@ void session_join(struct session *s)
 	}
 }
 
+void session_free(struct session *s)
+{
+	free(s->workers);
+	s->workers = NULL;
+	s->nworkers = s->alive = 0;
+	if (s->done_fd >= 0)
+		close(s->done_fd);
+	s->done_fd = -1;
+}
+
 /* How many workers are still serving, after taking in their ends. */
 unsigned session_running(struct session *s)
 {

@@ -63,6 +63,8 @@ int session_init(struct session *s, int fd);
 int session_start(struct session *s);
 void session_stop(struct session *s);
 void session_join(struct session *s);
+/* After the last stats: the workers' array and the session's own fds. */
+void session_free(struct session *s);
 unsigned session_running(struct session *s);
 
 /* ops.c */

@@ -77,6 +77,43 @@ static void err_add_log(struct ramfuse *rf)
 		snprintf(rf->err + l, sizeof(rf->err) - l, "; log: %s", log);
 }
 
+/*
+ * make check SANITIZE=1 points the sanitizers' log_path into the directory
+ * $RAMFUSE_SAN_LOG: a report by daemon pid lands in a file ending in
+ * ".PID".  Returns 1 (with the report's start in rf->err) if there is one.
+ */
+static int san_report(struct ramfuse *rf, pid_t pid)
+{
+	const char *dir = getenv("RAMFUSE_SAN_LOG");
+	char suffix[24], path[PATH_MAX], text[700];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	if (!dir || pid <= 0 || !(d = opendir(dir)))
+		return 0;
+	snprintf(suffix, sizeof(suffix), ".%d", (int)pid);
+	while (!found && (de = readdir(d))) {
+		size_t nl = strlen(de->d_name), sl = strlen(suffix);
+		ssize_t n = 0;
+		int fd;
+
+		if (nl <= sl || strcmp(de->d_name + nl - sl, suffix))
+			continue;
+		found = 1;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, text, sizeof(text) - 1);
+			close(fd);
+		}
+		text[n > 0 ? n : 0] = 0;
+		seterr(rf, "sanitizer report from daemon pid %d (%s): %s", (int)pid, path, text);
+	}
+	closedir(d);
+	return found;
+}
+
 const char *ramfuse_path(void)
 {
 	static char path[PATH_MAX];
@@ -549,6 +586,8 @@ int umount_ramfuse(struct ramfuse *rf)
 		err_add_log(rf);
 		rc = -1;
 	}
+	if (san_report(rf, rf->pid > 0 ? rf->pid : rf->child))
+		rc = -1;
 	rf->pid = 0;
 	if (rf->mnt[0])
 		rmdir(rf->mnt);

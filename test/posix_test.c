@@ -67,8 +67,10 @@ struct statx_buf {
 	uint64_t spare[16];
 };
 
+#ifndef STATX_BASIC_STATS /* glibc's <sys/stat.h> has them, musl's not */
 #define STATX_BASIC_STATS 0x7ffU
 #define STATX_BTIME 0x800U
+#endif
 #define STATX__RESERVED 0x80000000U
 #define AT_STATX_FORCE_SYNC 0x2000
 #define AT_STATX_DONT_SYNC 0x4000
@@ -2032,7 +2034,7 @@ SCENARIO(times_nanoseconds)
 	struct stat st;
 
 	for (int i = 0; i < 4; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "f%d", i);
 		PUT(o, name, "x", 1);
