@@ -900,27 +900,75 @@ SCENARIO(rename_dirs)
 	LS(o, "d2");
 }
 
-/* RENAME_WHITEOUT makes an overlayfs whiteout (a 0:0 character device):
- * tmpfs has them, ramfuse refuses the flag (EINVAL) by design. */
+/* RENAME_WHITEOUT leaves an overlayfs whiteout (a 0:0 character device
+ * with no permission bits) at the old name, as on tmpfs; with EXCHANGE it
+ * is EINVAL, with NOREPLACE onto an existing name EEXIST. */
 TEST_F(posix, rename_whiteout)
 {
-	char a[300], b[300];
-	struct stat st;
+	const char *roots[2] = { self->tmp, self->rf.mnt };
 
-	snprintf(a, sizeof(a), "%s/a", self->tmp);
-	snprintf(b, sizeof(b), "%s/b", self->tmp);
-	ASSERT_EQ(0, mknod(a, S_IFREG | 0644, 0));
-	ASSERT_EQ(0, syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_WHITEOUT));
-	ASSERT_EQ(0, lstat(a, &st));
-	EXPECT_TRUE(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+	for (int k = 0; k < 2; k++) {
+		const char *fs = k ? "ramfuse" : "tmpfs";
+		char a[300], b[300], c[300];
+		struct stat st;
 
-	snprintf(a, sizeof(a), "%s/a", self->rf.mnt);
-	snprintf(b, sizeof(b), "%s/b", self->rf.mnt);
-	ASSERT_EQ(0, mknod(a, S_IFREG | 0644, 0));
-	EXPECT_EQ(-1, syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_WHITEOUT));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(0, lstat(a, &st));
-	EXPECT_EQ(-1, lstat(b, &st));
+		snprintf(a, sizeof(a), "%s/a", roots[k]);
+		snprintf(b, sizeof(b), "%s/b", roots[k]);
+		snprintf(c, sizeof(c), "%s/c", roots[k]);
+		ASSERT_EQ(0, mknod(a, S_IFREG | 0644, 0));
+		ASSERT_EQ(0, mknod(c, S_IFREG | 0644, 0));
+		EXPECT_EQ(-1, syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, c,
+				      RENAME_WHITEOUT | RENAME_EXCHANGE)) TH_LOG("%s", fs);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", fs);
+		EXPECT_EQ(-1, syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, c,
+				      RENAME_WHITEOUT | RENAME_NOREPLACE)) TH_LOG("%s", fs);
+		EXPECT_EQ(EEXIST, errno) TH_LOG("%s", fs);
+		ASSERT_EQ(0, syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b,
+				     RENAME_WHITEOUT | RENAME_NOREPLACE)) TH_LOG("%s", fs);
+		ASSERT_EQ(0, lstat(a, &st)) TH_LOG("%s: no whiteout", fs);
+		EXPECT_EQ(S_IFCHR, st.st_mode) TH_LOG("%s: whiteout mode %o", fs, st.st_mode);
+		EXPECT_EQ(0, st.st_rdev) TH_LOG("%s", fs);
+		EXPECT_EQ(1, st.st_nlink) TH_LOG("%s", fs);
+		EXPECT_EQ(0, lstat(b, &st)) TH_LOG("%s: the file did not move", fs);
+		EXPECT_TRUE(S_ISREG(st.st_mode)) TH_LOG("%s", fs);
+		/* onto an existing name: replaced, whiteout left */
+		ASSERT_EQ(0, syscall(SYS_renameat2, AT_FDCWD, b, AT_FDCWD, c, RENAME_WHITEOUT))
+			TH_LOG("%s", fs);
+		EXPECT_EQ(0, lstat(b, &st)) TH_LOG("%s", fs);
+		EXPECT_TRUE(S_ISCHR(st.st_mode)) TH_LOG("%s", fs);
+	}
+}
+
+/* A whiteout is an inode: with nr_inodes used up the rename fails, ENOSPC,
+ * and leaves the source where it was. */
+TEST(rename_whiteout_counts_inodes)
+{
+	struct ramfuse rf = { 0 };
+	char tmp[64], dirs[2][256];
+
+	REQUIRE_MOUNT();
+	ASSERT_EQ(0, tmpfs_mount(tmp, sizeof(tmp), "nr_inodes=3"));
+	ASSERT_EQ(0, mount_ramfuse(&rf, "nr_inodes=3")) TH_LOG("%s", rf.err);
+	snprintf(dirs[0], sizeof(dirs[0]), "%s", tmp);
+	snprintf(dirs[1], sizeof(dirs[1]), "%s", rf.mnt);
+	for (int k = 0; k < 2; k++) {
+		char a[300], b[300];
+		struct stat st;
+
+		snprintf(a, sizeof(a), "%s/a", dirs[k]);
+		snprintf(b, sizeof(b), "%s/b", dirs[k]);
+		ASSERT_EQ(0, mknod(a, S_IFREG | 0644, 0));
+		ASSERT_EQ(0, mknod(b, S_IFREG | 0644, 0)); /* root, a, b: full */
+		EXPECT_EQ(-1, syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_WHITEOUT))
+			TH_LOG("%s", k ? "ramfuse" : "tmpfs");
+		EXPECT_EQ(ENOSPC, errno) TH_LOG("%s", k ? "ramfuse" : "tmpfs");
+		EXPECT_EQ(0, lstat(a, &st));
+		EXPECT_TRUE(S_ISREG(st.st_mode));
+		/* a plain rename needs no inode */
+		EXPECT_EQ(0, rename(a, b));
+	}
+	EXPECT_EQ(0, rf_cleanup(&rf)) TH_LOG("%s", rf.err);
+	tmpfs_umount(tmp);
 }
 
 /* ------------------------------------------------------------------ */
