@@ -59,13 +59,23 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-tests: $(TEST_BINS) $(REPRO_BINS) $(B)/test/run-tests
+tests: $(TEST_BINS) $(REPRO_BINS) $(B)/test/readme_example_test $(B)/test/run-tests
 
 $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
 
 $(B)/test/repro_%: test/repro/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# the README's fuse_raw example (the indented block after the line
+# "<!-- example: fuse_raw -->") runs with the suite, so it cannot rot
+$(B)/readme_example.c: README.md | $(B)/test
+	$(Q)sed -n '/^<!-- example: fuse_raw -->$$/,/^<!-- end -->$$/{/^$$/p;s/^    //p;}' $< >$@
+	$(Q)grep -q TEST_HARNESS_MAIN $@ || { echo "README.md: no fuse_raw example" >&2; rm -f $@; exit 1; }
+
+$(B)/test/readme_example_test: $(B)/readme_example.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
 
@@ -133,6 +143,6 @@ install: $(B)/ramfuse
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san
+	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/vm $(B)/vmtest build-san
 
 .PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs one-test
