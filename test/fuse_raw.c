@@ -158,13 +158,13 @@ int fuse_raw_init_reply(struct fuse_raw *r, const struct fuse_raw_req *q,
 	return 0;
 }
 
-int fuse_raw_init(struct fuse_raw *r, const struct fuse_raw_init *in, int ms)
+/* read one request from r->fd into a new buffer of len bytes, described
+ * by *q; free((void *)q->h) afterwards.  0 or -errno */
+static int next_req(struct fuse_raw *r, size_t len, int ms,
+		    struct fuse_raw_req *q)
 {
-	size_t len = FUSE_RAW_BUFSIZE(0);	/* before INIT: 8192 */
 	void *buf = malloc(len);
-	struct fuse_raw_req q;
 	ssize_t n;
-	int err;
 
 	if (!buf)
 		return -ENOMEM;
@@ -173,12 +173,23 @@ int fuse_raw_init(struct fuse_raw *r, const struct fuse_raw_init *in, int ms)
 		free(buf);
 		return (int)n;
 	}
-	q.h = buf;
-	q.arg = q.h + 1;
-	q.arglen = (size_t)n - sizeof(*q.h);
-	q.fd = r->fd;
+	q->h = buf;
+	q->arg = q->h + 1;
+	q->arglen = (size_t)n - sizeof(*q->h);
+	q->fd = r->fd;
+	return 0;
+}
+
+int fuse_raw_init(struct fuse_raw *r, const struct fuse_raw_init *in, int ms)
+{
+	struct fuse_raw_req q;
+	/* before INIT the kernel wants 8192 bytes */
+	int err = next_req(r, FUSE_RAW_BUFSIZE(0), ms, &q);
+
+	if (err)
+		return err;
 	err = fuse_raw_init_reply(r, &q, in);
-	free(buf);
+	free((void *)q.h);
 	return err;
 }
 
@@ -444,45 +455,39 @@ void *fuse_raw_shared(size_t len)
 /* ------------------------------------------------------------------ */
 /* the default tree                                                    */
 
-static const struct {
+#define LINK_TARGET "file"
+
+/* the tree: the root, then its entries in readdir order */
+static const struct node {
 	const char *name;
 	uint64_t nodeid;
-} root_entries[] = {
-	{ "file", FUSE_RAW_FILE },
-	{ "dir", FUSE_RAW_DIR },
-	{ "link", FUSE_RAW_LINK },
+	uint32_t mode, nlink;
+	uint64_t size;
+} tree[] = {
+	{ "", FUSE_RAW_ROOT, S_IFDIR | 0755, 3, 0 },
+	{ "file", FUSE_RAW_FILE, S_IFREG | 0644, 1, FUSE_RAW_FILE_SIZE },
+	{ "dir", FUSE_RAW_DIR, S_IFDIR | 0755, 2, 0 },
+	{ "link", FUSE_RAW_LINK, S_IFLNK | 0777, 1, sizeof(LINK_TARGET) - 1 },
 };
-#define LINK_TARGET "file"
-#define NENTRIES (sizeof(root_entries) / sizeof(root_entries[0]))
+#define NENTRIES (sizeof(tree) / sizeof(tree[0]) - 1)
+static const struct node *const root_entries = tree + 1;
 
 int fuse_raw_attr(const struct fuse_raw *r, uint64_t nodeid,
 		  struct fuse_attr *a)
 {
+	const struct node *n = NULL;
+
 	(void)r;
 	memset(a, 0, sizeof(*a));
-	switch (nodeid) {
-	case FUSE_RAW_ROOT:
-		a->mode = S_IFDIR | 0755;
-		a->nlink = 3;
-		break;
-	case FUSE_RAW_FILE:
-		a->mode = S_IFREG | 0644;
-		a->nlink = 1;
-		a->size = FUSE_RAW_FILE_SIZE;
-		break;
-	case FUSE_RAW_DIR:
-		a->mode = S_IFDIR | 0755;
-		a->nlink = 2;
-		break;
-	case FUSE_RAW_LINK:
-		a->mode = S_IFLNK | 0777;
-		a->nlink = 1;
-		a->size = sizeof(LINK_TARGET) - 1;
-		break;
-	default:
+	for (size_t i = 0; i < sizeof(tree) / sizeof(tree[0]) && !n; i++)
+		if (tree[i].nodeid == nodeid)
+			n = &tree[i];
+	if (!n)
 		return -ENOENT;
-	}
 	a->ino = nodeid;
+	a->mode = n->mode;
+	a->nlink = n->nlink;
+	a->size = n->size;
 	a->blocks = (a->size + 511) / 512;
 	a->blksize = 4096;
 	a->atime = a->mtime = a->ctime = TREE_TIME;
@@ -750,25 +755,14 @@ int fuse_raw_serve_one(struct fuse_raw *r, const struct fuse_raw_ops *ops,
 		       int ms)
 {
 	size_t len = r->bufsize ? r->bufsize : FUSE_RAW_BUFSIZE(FUSE_RAW_MAX_WRITE);
-	void *buf = malloc(len);
 	struct fuse_raw_req q;
-	ssize_t n;
-	int rc;
+	int rc = next_req(r, len, ms, &q);
 
-	if (!buf)
-		return -ENOMEM;
-	n = fuse_raw_read(r->fd, buf, len, ms);
-	if (n < 0) {
-		free(buf);
-		return (int)n;
-	}
-	q.h = buf;
-	q.arg = q.h + 1;
-	q.arglen = (size_t)n - sizeof(*q.h);
-	q.fd = r->fd;
+	if (rc)
+		return rc;
 	r->count[q.h->opcode < FUSE_RAW_NOPS ? q.h->opcode : 0]++;
 	rc = dispatch(r, ops, &q);
-	free(buf);
+	free((void *)q.h);
 	return rc;
 }
 

@@ -22,6 +22,8 @@
  *   header_len_mismatch       header len != write size: EINVAL, request kept
  *   umount_enodev             a read blocked in a server thread returns ENODEV
  *                             on umount, and so does every later read
+ *   default_tree(_readdirplus) fuse_raw.h's serve loop answers its small
+ *                             tree with no handler (the kit's own check)
  *
  * The callers of the filesystem are children from fuse_raw_fork(), which
  * close the device fds: a child holding one would keep the connection
@@ -37,8 +39,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <dirent.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #define RAW_MAX_WRITE 65536u
 #define RAW_NEED(mw) FUSE_RAW_BUFSIZE(mw)
@@ -452,6 +457,78 @@ TEST_F_TIMEOUT(raw, umount_enodev, 15)
 	fuse_raw_wait_in(self->r.fd, 0, &rev);
 	EXPECT_TRUE(rev & POLLERR) TH_LOG("revents 0x%x", rev);
 	free(buf);
+}
+
+/* child: walk the default tree of fuse_raw.h; 0, or the step that failed */
+static int walk_tree(const char *dir, void *arg)
+{
+	char p[128], buf[FUSE_RAW_FILE_SIZE + 1];
+	struct stat st;
+	struct statfs sf;
+	struct dirent *e;
+	int fd, seen = 0;
+	DIR *d;
+
+	(void)arg;
+	snprintf(p, sizeof(p), "%s/file", dir);
+	if (stat(p, &st) || !S_ISREG(st.st_mode) || st.st_size != FUSE_RAW_FILE_SIZE)
+		return 10;
+	fd = open(p, O_RDONLY);
+	if (fd < 0 || pread(fd, buf, sizeof(buf), 0) != FUSE_RAW_FILE_SIZE)
+		return 11;
+	for (int i = 0; i < (int)FUSE_RAW_FILE_SIZE; i++)
+		if ((unsigned char)buf[i] != fuse_raw_file_byte((uint64_t)i))
+			return 12;
+	close(fd);
+	snprintf(p, sizeof(p), "%s/dir", dir);
+	if (stat(p, &st) || !S_ISDIR(st.st_mode))
+		return 20;
+	snprintf(p, sizeof(p), "%s/link", dir);
+	if (readlink(p, buf, sizeof(buf)) != 4 || memcmp(buf, "file", 4))
+		return 30;
+	snprintf(p, sizeof(p), "%s/missing", dir);
+	if (!stat(p, &st) || errno != ENOENT)
+		return 40;
+	d = opendir(dir);
+	if (!d)
+		return 50;
+	while ((e = readdir(d)))
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(e->d_name, (const char *[]){ "file", "dir", "link" }[i]))
+				seen |= 1 << i;
+	closedir(d);
+	if (seen != 7)
+		return 51;
+	if (statfs(dir, &sf) || sf.f_bsize != 4096)
+		return 60;
+	return 0;
+}
+
+/*
+ * fuse_raw.h's serve loop with no handler answers INIT and a small tree:
+ * stat, read, readlink, a missing name, readdir (plain and plus), statfs.
+ */
+TEST_F_TIMEOUT(raw, default_tree, 20)
+{
+	EXPECT_EQ(0, fuse_raw_call(&self->r, NULL, walk_tree, NULL, WAIT_MS));
+	EXPECT_EQ(1, self->r.count[FUSE_INIT]);
+	EXPECT_LE(1, self->r.count[FUSE_LOOKUP]);
+	EXPECT_LE(1, self->r.count[FUSE_READ]);
+	EXPECT_LE(1, self->r.count[FUSE_READDIR]);
+	EXPECT_LE(1, self->r.count[FUSE_READLINK]);
+	EXPECT_LE(1, self->r.count[FUSE_STATFS]);
+}
+
+TEST_F_TIMEOUT(raw, default_tree_readdirplus, 20)
+{
+	struct fuse_raw_init in = { .flags = FUSE_DO_READDIRPLUS };
+
+	ASSERT_EQ(0, fuse_raw_init(&self->r, &in, WAIT_MS));
+	if (!(self->r.flags & FUSE_DO_READDIRPLUS))
+		SKIP(return, "no READDIRPLUS offered");
+	EXPECT_EQ(0, fuse_raw_call(&self->r, NULL, walk_tree, NULL, WAIT_MS));
+	EXPECT_LE(1, self->r.count[FUSE_READDIRPLUS]);
+	EXPECT_EQ(0, self->r.count[FUSE_READDIR]);
 }
 
 TEST_HARNESS_MAIN
