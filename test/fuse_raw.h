@@ -215,9 +215,9 @@ int fuse_raw_clone(struct fuse_raw *r);
 int fuse_raw_conn_dir(struct fuse_raw *r, char *buf, size_t len);
 
 /*
- * Abort the connection through fusectl (echo 1 > .../abort): every request
- * waiting fails ENOTCONN, reads on the device fail ENODEV.  Sends no
- * request.  Errors as fuse_raw_conn_dir().
+ * Abort the connection through fusectl (echo 1 > .../abort): requests
+ * waiting fail ECONNABORTED, later ones ENOTCONN, device reads ENODEV.
+ * Sends no request.  Errors as fuse_raw_conn_dir().
  */
 int fuse_raw_abort(struct fuse_raw *r);
 

@@ -24,6 +24,8 @@
  *                             on umount, and so does every later read
  *   default_tree(_readdirplus) fuse_raw.h's serve loop answers its small
  *                             tree with no handler (the kit's own check)
+ *   abort_wakes_caller        fusectl abort: a held caller gets ECONNABORTED
+ *   notify_inval_inode        a notification's result is the write's
  *
  * The callers of the filesystem are children from fuse_raw_fork(), which
  * close the device fds: a child holding one would keep the connection
@@ -529,6 +531,58 @@ TEST_F_TIMEOUT(raw, default_tree_readdirplus, 20)
 	EXPECT_EQ(0, fuse_raw_call(&self->r, NULL, walk_tree, NULL, WAIT_MS));
 	EXPECT_LE(1, self->r.count[FUSE_READDIRPLUS]);
 	EXPECT_EQ(0, self->r.count[FUSE_READDIR]);
+}
+
+/* leaves every LOOKUP unanswered */
+static int hold_lookup(struct fuse_raw *r, const struct fuse_raw_req *q,
+		       void *data)
+{
+	(void)r, (void)q, (void)data;
+	return FUSE_RAW_STOP;
+}
+
+/*
+ * fuse_raw_abort() (fusectl's abort file) ends a request the server holds:
+ * the caller gets ECONNABORTED, the device reads ENODEV (with a buffer
+ * large enough: the size check comes first).
+ */
+TEST_F_TIMEOUT(raw, abort_wakes_caller, 20)
+{
+	struct fuse_raw_ops ops = { .on[FUSE_LOOKUP] = hold_lookup };
+	char dir[128], *buf = malloc(RAW_BUF);
+	pid_t kid;
+	int err;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, answer_init(self, RAW_MAX_WRITE, false));
+	err = fuse_raw_conn_dir(&self->r, dir, sizeof(dir));
+	if (err)
+		SKIP(return, "no fusectl connection directory: %s", strerror(-err));
+	kid = stat_child(self, "held");
+	ASSERT_LT(0, kid);
+	ASSERT_EQ(FUSE_RAW_STOP, fuse_raw_serve_one(&self->r, &ops, WAIT_MS));
+	EXPECT_EQ(-ETIMEDOUT, reap(self, kid, 50)) TH_LOG("the caller did not wait");
+	ASSERT_EQ(0, fuse_raw_abort(&self->r)) TH_LOG("%s/abort", dir);
+	EXPECT_EQ(ECONNABORTED, reap(self, kid, WAIT_MS));
+	EXPECT_EQ(-ENODEV, fuse_raw_read(self->r.fd, buf, RAW_BUF, WAIT_MS));
+	free(buf);
+}
+
+/*
+ * fuse_raw_notify(): the kernel's answer to a notification comes back as
+ * the write's result: INVAL_INODE of the root (always known) is taken, of
+ * a node it never saw refused with ENOENT, a short one EINVAL.
+ */
+TEST_F_TIMEOUT(raw, notify_inval_inode, 20)
+{
+	struct fuse_notify_inval_inode_out n = { .ino = FUSE_ROOT_ID };
+
+	ASSERT_EQ(0, answer_init(self, RAW_MAX_WRITE, false));
+	EXPECT_EQ(0, fuse_raw_notify(self->r.fd, FUSE_NOTIFY_INVAL_INODE, &n, sizeof(n)));
+	n.ino = 12345;
+	EXPECT_EQ(-ENOENT, fuse_raw_notify(self->r.fd, FUSE_NOTIFY_INVAL_INODE, &n,
+					   sizeof(n)));
+	EXPECT_EQ(-EINVAL, fuse_raw_notify(self->r.fd, FUSE_NOTIFY_INVAL_INODE, &n, 8));
 }
 
 TEST_HARNESS_MAIN
