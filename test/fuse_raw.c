@@ -801,7 +801,9 @@ int fuse_raw_call(struct fuse_raw *r, const struct fuse_raw_ops *ops,
 		else if (rc < 0 && rc != -ETIMEDOUT)
 			break;
 	}
+	/* a child in a request we read and never answered cannot die before
+	 * the answer or an abort: then it stays in r->kids for the teardown */
 	kill(pid, SIGKILL);
-	fuse_raw_wait(r, pid, 2000);
+	fuse_raw_wait(r, pid, 100);
 	return rc;
 }

@@ -306,7 +306,9 @@ int fuse_raw_serve_one(struct fuse_raw *r, const struct fuse_raw_ops *ops,
  * with ops until the child exits; returns its exit code (fn's return value
  * & 255; 128 + signal if killed).  A handler's FUSE_RAW_STOP stops the
  * serving, not the wait.  After ms the child is killed and -ETIMEDOUT
- * returned; other errors (-ENODEV, a handler's error) also kill it.
+ * returned; other errors (-ENODEV, a handler's error) also kill it.  A
+ * child waiting on a request that was read and never answered dies only
+ * once it is answered or the connection aborted: the teardown does that.
  */
 int fuse_raw_call(struct fuse_raw *r, const struct fuse_raw_ops *ops,
 		  int (*fn)(const char *dir, void *arg), void *arg, int ms);
