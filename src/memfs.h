@@ -57,6 +57,7 @@ enum {
 	MEMFS_SET_ATIME_NOW = 1 << 6, MEMFS_SET_MTIME_NOW = 1 << 7,
 	MEMFS_SET_CTIME = 1 << 8, MEMFS_KILL_SUIDGID = 1 << 9,
 	MEMFS_SET_SAME_OWNER = 1 << 10, /* chown(-1, -1): drops set-id bits */
+	MEMFS_SET_BY_FD = 1 << 11, /* ftruncate: write access was checked at open */
 };
 
 struct memfs_setattr {

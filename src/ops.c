@@ -111,7 +111,7 @@ static void op_setattr(struct req *r)
 	 * the VFS asks of tmpfs; truncate(2) by path does not.  The kernel
 	 * sends neither time here, but only ftruncate comes with a handle. */
 	if ((in->valid & (FATTR_SIZE | FATTR_FH)) == (FATTR_SIZE | FATTR_FH))
-		sa.valid |= MEMFS_SET_MTIME_NOW;
+		sa.valid |= MEMFS_SET_MTIME_NOW | MEMFS_SET_BY_FD;
 	struct memfs_attr a;
 	reply_attr(r, memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a), &a);
 }

@@ -122,6 +122,9 @@ int check_setattr(struct memfs *fs, const struct memfs_cred *cr,
 	    (cr->uid != i->uid || (sa->gid != i->gid && !cred_in_group(cr, sa->gid))) &&
 	    !cred_capable(cr, CRED_CAP_CHOWN))
 		return -EPERM;
+	/* ftruncate needs the file open for writing, not write permission now */
+	if (sa->valid & MEMFS_SET_BY_FD)
+		return 0;
 	/* "now" needs only write access */
 	if (sa->valid & (MEMFS_SET_ATIME_NOW | MEMFS_SET_MTIME_NOW) && !owner)
 		return may(fs, cr, i, W_OK);
