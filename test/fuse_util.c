@@ -244,8 +244,10 @@ static int waitpid_timeout(pid_t pid, int *status, int timeout_ms)
 			return 0;
 		if (w < 0 && errno != EINTR)
 			return -1;
-		if (now_ms() >= end)
+		if (now_ms() >= end) {
+			errno = ETIMEDOUT;
 			return -1;
+		}
 		sleep_ms(2);
 	}
 }
@@ -257,6 +259,15 @@ static int decode_status(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return -1;
+}
+
+int wait_child(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	if (waitpid_timeout(pid, &status, timeout_ms))
+		return -1;
+	return decode_status(status);
 }
 
 static pid_t spawn(const char *exe, const char *const argv[], const char *out)
@@ -992,6 +1003,8 @@ int mountinfo_get(const char *path, struct mountinfo *mi)
 		if (strcmp(fields[4], path))
 			continue;
 		copy_field(mi->mnt_opts, sizeof(mi->mnt_opts), fields[5]);
+		if (sscanf(fields[2], "%u:%u", &mi->major, &mi->minor) != 2)
+			mi->major = mi->minor = 0;
 		save = NULL;
 		tok = strtok_r(dash + 3, " ", &save);
 		copy_field(mi->fstype, sizeof(mi->fstype), tok);

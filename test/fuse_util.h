@@ -117,11 +117,16 @@ struct mountinfo {
 	char fstype[64];
 	char source[128];
 	char super_opts[512];
+	unsigned major, minor;	/* the device: a FUSE mount's minor names its fusectl directory */
 };
 int mountinfo_get(const char *path, struct mountinfo *mi);
 bool is_mounted(const char *path);
 /* true if comma-separated list contains exactly opt */
 bool opt_has(const char *list, const char *opt);
+
+/* wait (bounded) for a child: its exit code, 128+signal, or -1 (errno
+ * ETIMEDOUT: it still runs; ECHILD: not ours to wait for) */
+int wait_child(pid_t pid, int timeout_ms);
 
 /* true once pid has exited (no process, or a zombie) */
 bool pid_gone(pid_t pid);
