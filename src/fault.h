@@ -45,6 +45,10 @@ struct fault *fault_match(struct fault *faults, unsigned n, uint32_t opcode,
  * none); 1 when a fault dropped it; a negative errno to answer instead. */
 int fault_apply(struct worker *w, const struct fuse_in_header *h, const char *name,
 		enum fault_action *later);
+/* The next request a lone worker read during a delay, copied into w->in:
+ * its length, or 0 when none waits. */
+size_t fault_aside_next(struct worker *w);
+void fault_aside_free(struct worker *w);
 /* Sends a reply with what a reply-time fault adds or changes. */
 int fault_send(struct worker *w, uint64_t unique, enum fault_action a, int err,
 	       struct iovec *iov, int iovcnt);
