@@ -260,6 +260,9 @@ static int read_aside(struct worker *w)
 		return -ENOMEM; /* it is lost, like any request of a dying daemon */
 	*a = (struct aside){ .len = (size_t)n };
 	memcpy(a->buf, w->spare, (size_t)n);
+	debug("fd %d unique %llu %s read during a delay: served after it", w->fd,
+	      (unsigned long long)h->unique,
+	      opcode_name(h->opcode) ? opcode_name(h->opcode) : "UNKNOWN");
 	if (w->aside_tail)
 		w->aside_tail->next = a;
 	else
