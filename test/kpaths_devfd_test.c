@@ -19,9 +19,8 @@
  *             through fusectl ends every caller promptly with ECONNABORTED,
  *             the daemon exits, and the umount then succeeds
  *
- * devfd and unpriv use a tiny server written in the test (a raw mount of
- * type fuse.kdevfd answering only INIT and STATFS), so that the test owns
- * every device fd; held uses the real ramfuse binary.  Callers are
+ * devfd and unpriv use a raw connection (test/fuse_raw.h), so that the
+ * test owns every device fd; held uses the real ramfuse binary.  Callers are
  * fork_clean()ed children (they hold no device fd); every device read is
  * preceded by a bounded poll, so a kernel that gets it wrong fails the test
  * instead of hanging it.
@@ -29,6 +28,7 @@
 #include "harness.h"
 #include "fuse_util.h"
 #include "fuse_abi.h"
+#include "fuse_raw.h"
 #include "kpaths.h"
 
 #include <poll.h>
@@ -41,171 +41,63 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RAW_MAX_WRITE 65536u
-#define RAW_BUF (RAW_MAX_WRITE + 8192)
 #define WAIT_MS 3000
 
 /* ------------------------------------------------------------------ */
-/* the raw server                                                      */
+/* the raw server (test/fuse_raw.h)                                    */
 
-struct raw {
-	char dir[64];
-	int fd[3];		/* the mount's fd, then clones; -1 once closed */
-	int mounted;
-	uint64_t offered;	/* INIT flags the kernel offered */
-};
-
-/* poll fd for input, bounded: 1 readable, 0 timeout or error */
-static int raw_wait(int fd, int ms)
+/* Mounts r on a fresh connection and answers INIT (asking for
+ * FUSE_PASSTHROUGH when passthrough and offered).  0, or -1 with why. */
+static int raw_mount(struct fuse_raw *r, bool passthrough, char *why, size_t wlen)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int n;
+	struct fuse_raw_init in = { .flags = passthrough ? FUSE_PASSTHROUGH : 0 };
+	int err = fuse_raw_mount(r, NULL);
 
-	do {
-		n = poll(&p, 1, ms);
-	} while (n < 0 && errno == EINTR);
-	return n > 0 && (p.revents & POLLIN);
-}
-
-static ssize_t raw_read(int fd, void *buf, int ms)
-{
-	ssize_t n;
-
-	if (!raw_wait(fd, ms)) {
-		errno = ETIMEDOUT;
+	if (err) {
+		snprintf(why, wlen, "mount: %s", strerror(-err));
 		return -1;
 	}
-	do {
-		n = read(fd, buf, RAW_BUF);
-	} while (n < 0 && errno == EINTR);
-	return n;
-}
-
-static int raw_reply(int fd, uint64_t unique, int error, const void *data, size_t len)
-{
-	struct fuse_out_header oh = { .len = (uint32_t)(sizeof(oh) + len),
-				      .error = error, .unique = unique };
-	struct iovec iov[2] = { { &oh, sizeof(oh) }, { (void *)data, len } };
-
-	return writev(fd, iov, len ? 2 : 1) == (ssize_t)oh.len ? 0 : -errno;
-}
-
-static void raw_close(struct raw *r)
-{
-	for (int i = 0; i < 3; i++)
-		if (r->fd[i] >= 0) {
-			close(r->fd[i]);
-			r->fd[i] = -1;
-		}
-	if (r->mounted && umount2(r->dir, MNT_DETACH) == 0)
-		r->mounted = 0;
-	if (r->dir[0] && rmdir(r->dir) == 0)
-		r->dir[0] = 0;
-}
-
-/* Mounts r->dir on a fresh /dev/fuse fd and answers INIT (with
- * FUSE_PASSTHROUGH when asked and offered).  0, or -1 with why. */
-static int raw_mount(struct raw *r, bool passthrough, char *why, size_t wlen)
-{
-	char opts[128], *buf = malloc(RAW_BUF);
-	const struct fuse_in_header *h = (const void *)buf;
-	const struct fuse_init_in *in = (const void *)(h + 1);
-	struct fuse_init_out out = { .major = FUSE_KERNEL_VERSION };
-	ssize_t n;
-	int err = -1;
-
-	r->fd[0] = r->fd[1] = r->fd[2] = -1;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/kdevfd.XXXXXX");
-	if (!buf || !mkdtemp(r->dir)) {
-		snprintf(why, wlen, "mkdtemp: %s", strerror(errno));
-		r->dir[0] = 0;
-		goto out;
-	}
-	r->fd[0] = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	if (r->fd[0] < 0) {
-		snprintf(why, wlen, "/dev/fuse: %s", strerror(errno));
-		goto out;
-	}
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", r->fd[0]);
-	if (mount("kdevfd", r->dir, "fuse.kdevfd", MS_NOSUID | MS_NODEV, opts) < 0) {
-		snprintf(why, wlen, "mount: %s", strerror(errno));
-		goto out;
-	}
-	r->mounted = 1;
-	n = raw_read(r->fd[0], buf, WAIT_MS);
-	if (n < (ssize_t)(sizeof(*h) + FUSE_INIT_IN_V1_SIZE) || h->opcode != FUSE_INIT) {
-		snprintf(why, wlen, "no INIT (%zd bytes): %s", n, strerror(errno));
-		goto out;
-	}
-	r->offered = in->flags;
-	if ((in->flags & FUSE_INIT_EXT) && n >= (ssize_t)(sizeof(*h) + sizeof(*in)))
-		r->offered |= (uint64_t)in->flags2 << 32;
-	out.minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor : FUSE_KERNEL_MINOR_VERSION;
-	out.max_write = RAW_MAX_WRITE;
-	out.max_background = 16;
-	if (passthrough && (r->offered & FUSE_PASSTHROUGH)) {
-		out.flags = FUSE_INIT_EXT;
-		out.flags2 = (uint32_t)(FUSE_PASSTHROUGH >> 32);
-		out.max_stack_depth = 1;
-	}
-	if (raw_reply(r->fd[0], h->unique, 0, &out, out.minor < 23 ? 24 : sizeof(out))) {
-		snprintf(why, wlen, "INIT reply: %s", strerror(errno));
-		goto out;
-	}
-	err = 0;
-out:
-	free(buf);
-	return err;
-}
-
-static int raw_clone(int fd)
-{
-	int c = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	uint32_t src = (uint32_t)fd;
-
-	if (c >= 0 && ioctl(c, FUSE_DEV_IOC_CLONE, &src) < 0) {
-		close(c);
+	err = fuse_raw_init(r, &in, WAIT_MS);
+	if (err) {
+		snprintf(why, wlen, "INIT: %s", strerror(-err));
 		return -1;
 	}
-	return c;
+	return 0;
 }
 
-/* Reads fd until a STATFS comes and answers it (ENOSYS to anything else
- * that wants an answer).  0, or -1 with why. */
-static int serve_statfs(int fd, char *why, size_t wlen)
+/* Reads fd until a STATFS comes; everything gets fuse_raw_default()'s
+ * answer.  0, or -1 with why. */
+static int serve_statfs(struct fuse_raw *r, int fd, char *why, size_t wlen)
 {
-	char *buf = malloc(RAW_BUF);
-	const struct fuse_in_header *h = (const void *)buf;
-	struct fuse_statfs_out st = { .st = { .bsize = 4096, .frsize = 4096,
-					      .namelen = 255, .blocks = 1 } };
+	char *buf = malloc(r->bufsize);
 	int err = -1;
 
 	while (buf) {
-		ssize_t n = raw_read(fd, buf, WAIT_MS);
+		ssize_t n = fuse_raw_read(fd, buf, r->bufsize, WAIT_MS);
+		const struct fuse_in_header *h = (const void *)buf;
+		struct fuse_raw_req q = { .h = h, .arg = h + 1, .fd = fd };
 
-		if (n < (ssize_t)sizeof(*h)) {
-			snprintf(why, wlen, "reading fd %d: %zd: %s", fd, n, strerror(errno));
+		if (n < 0) {
+			snprintf(why, wlen, "reading fd %d: %s", fd, strerror((int)-n));
 			break;
 		}
-		if (h->opcode == FUSE_STATFS) {
-			err = raw_reply(fd, h->unique, 0, &st, sizeof(st));
-			if (err)
-				snprintf(why, wlen, "STATFS reply on fd %d: %s", fd, strerror(-err));
+		q.arglen = (size_t)n - sizeof(*h);
+		err = fuse_raw_default(r, &q);
+		if (err)
+			snprintf(why, wlen, "reply on fd %d: %s", fd, strerror(-err));
+		if (err || h->opcode == FUSE_STATFS)
 			break;
-		}
-		if (h->opcode != FUSE_FORGET && h->opcode != FUSE_BATCH_FORGET &&
-		    h->opcode != FUSE_INTERRUPT)
-			raw_reply(fd, h->unique, -ENOSYS, NULL, 0);
 	}
 	free(buf);
-	return err;
+	return err ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* devfd: closing the fds of a connection one by one                   */
 
 FIXTURE(devfd) {
-	struct raw r;
+	struct fuse_raw r;
+	int fd[3];		/* the mount's fd, then two clones; -1 once closed */
 	pid_t kids[NKIDS];
 };
 
@@ -219,20 +111,32 @@ FIXTURE_SETUP(devfd)
 {
 	char why[256];
 
-	self->r.fd[0] = self->r.fd[1] = self->r.fd[2] = -1;
 	if (rf_can_mount(why, sizeof(why)))
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, raw_mount(&self->r, false, why, sizeof(why))) TH_LOG("%s", why);
-	self->r.fd[1] = raw_clone(self->r.fd[0]);
-	ASSERT_LE(0, self->r.fd[1]) TH_LOG("FUSE_DEV_IOC_CLONE: %s", strerror(errno));
-	self->r.fd[2] = raw_clone(self->r.fd[0]);
-	ASSERT_LE(0, self->r.fd[2]) TH_LOG("FUSE_DEV_IOC_CLONE: %s", strerror(errno));
+	self->fd[0] = self->r.fd;
+	for (int i = 1; i < 3; i++) {
+		self->fd[i] = fuse_raw_clone(&self->r);
+		ASSERT_LE(0, self->fd[i]) TH_LOG("FUSE_DEV_IOC_CLONE: %s", strerror(-self->fd[i]));
+	}
 }
 
 FIXTURE_TEARDOWN(devfd)
 {
-	raw_close(&self->r);	/* the last close frees any waiting kid */
+	fuse_raw_teardown(&self->r);	/* aborts: frees any waiting kid */
 	kill_kids(self->kids, 3000);
+}
+
+/* close fd i of the connection, and forget it in r (no double close) */
+static void close_fd(FIXTURE_DATA(devfd) *self, int i)
+{
+	close(self->fd[i]);
+	if (self->r.fd == self->fd[i])
+		self->r.fd = -1;
+	for (int c = 0; c < FUSE_RAW_MAX_CLONES; c++)
+		if (self->r.clones[c] == self->fd[i])
+			self->r.clones[c] = -1;
+	self->fd[i] = -1;
 }
 
 /*
@@ -244,24 +148,22 @@ FIXTURE_TEARDOWN(devfd)
  */
 TEST_F_TIMEOUT(devfd, last_close_ends, 30)
 {
-	struct raw *r = &self->r;
-	char why[256];
+	char *dir = self->r.dir, why[256];
 	pid_t kid;
 	int rc;
 
 	for (int step = 0; step < 3; step++) {
 		int gone = variant->order[step];
-		int next = step < 2 ? r->fd[variant->order[step + 1]] : -1;
+		int next = step < 2 ? self->fd[variant->order[step + 1]] : -1;
 
-		kid = start_kid(self->kids, KID_STATFS, r->dir);
+		kid = start_kid(self->kids, KID_STATFS, dir);
 		ASSERT_LT(0, kid);
-		ASSERT_TRUE(raw_wait(r->fd[gone], WAIT_MS))
+		ASSERT_EQ(1, fuse_raw_wait_in(self->fd[gone], WAIT_MS, NULL))
 			TH_LOG("step %d: the STATFS never reached fd %d", step, gone);
-		ASSERT_EQ(0, close(r->fd[gone]));
-		r->fd[gone] = -1;
+		close_fd(self, gone);
 		if (next < 0)
 			break;
-		ASSERT_EQ(0, serve_statfs(next, why, sizeof(why)))
+		ASSERT_EQ(0, serve_statfs(&self->r, next, why, sizeof(why)))
 			TH_LOG("step %d, fd %d closed: %s", step, gone, why);
 		rc = reap(self->kids, kid, WAIT_MS);
 		ASSERT_EQ(0, rc) TH_LOG("step %d: statfs after closing fd %d -> %s", step,
@@ -270,22 +172,22 @@ TEST_F_TIMEOUT(devfd, last_close_ends, 30)
 	rc = reap(self->kids, kid, WAIT_MS);
 	ASSERT_NE(-1, rc) TH_LOG("the last fd is closed and the caller still waits");
 	EXPECT_EQ(ECONNABORTED, rc) TH_LOG("waiting caller at the last close: %s", strerror(rc));
-	kid = start_kid(self->kids, KID_STATFS, r->dir);
+	kid = start_kid(self->kids, KID_STATFS, dir);
 	ASSERT_LT(0, kid);
 	rc = reap(self->kids, kid, WAIT_MS);
 	EXPECT_EQ(ENOTCONN, rc) TH_LOG("statfs after the last close: %s",
 				       rc < 0 ? "blocked" : strerror(rc));
-	rc = umount2(r->dir, 0) ? errno : 0;
+	rc = umount2(dir, 0) ? errno : 0;
 	EXPECT_EQ(0, rc) TH_LOG("umount: %s", strerror(rc));
 	if (!rc)
-		r->mounted = 0;
+		self->r.mounted = 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* unpriv: FUSE_DEV_IOC_BACKING_OPEN needs CAP_SYS_ADMIN               */
 
 FIXTURE(unpriv) {
-	struct raw r;
+	struct fuse_raw r;
 	struct ramfuse rf;
 };
 
@@ -295,14 +197,13 @@ FIXTURE_SETUP(unpriv)
 {
 	char why[256];
 
-	self->r.fd[0] = self->r.fd[1] = self->r.fd[2] = -1;
 	if (rf_can_mount(why, sizeof(why)))
 		SKIP(return, "%s", why);
 }
 
 FIXTURE_TEARDOWN(unpriv)
 {
-	raw_close(&self->r);
+	fuse_raw_teardown(&self->r);
 	EXPECT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
 }
 
@@ -364,7 +265,7 @@ static int backing_open_child(int fd, int how)
  */
 TEST_F_TIMEOUT(unpriv, backing_open_eperm, 20)
 {
-	struct raw *r = &self->r;
+	struct fuse_raw *r = &self->r;
 	struct fuse_backing_map map = { 0 };
 	char why[256];
 	int id, rc;
@@ -373,18 +274,18 @@ TEST_F_TIMEOUT(unpriv, backing_open_eperm, 20)
 	if (!(r->offered & FUSE_PASSTHROUGH))
 		SKIP(return, "the kernel offers no FUSE_PASSTHROUGH (before 6.9, or "
 		     "CONFIG_FUSE_PASSTHROUGH off)");
-	rc = backing_open_child(r->fd[0], 1);
+	rc = backing_open_child(r->fd, 1);
 	EXPECT_EQ(EPERM, rc) TH_LOG("without CAP_SYS_ADMIN: %s", rc == 200 ?
 				    "capset failed" : rc ? strerror(rc) : "got an id");
-	rc = backing_open_child(r->fd[0], 2);
+	rc = backing_open_child(r->fd, 2);
 	EXPECT_EQ(EPERM, rc) TH_LOG("in a user namespace: %s", rc == 200 ?
 				    "unshare failed" : rc ? strerror(rc) : "got an id");
 	map.fd = memfd_create("kdevfd", MFD_CLOEXEC);
 	ASSERT_LE(0, map.fd);
-	id = ioctl(r->fd[0], FUSE_DEV_IOC_BACKING_OPEN, &map);
+	id = ioctl(r->fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
 	ASSERT_LT(0, id) TH_LOG("the privileged owner: %s", strerror(errno));
 	uint32_t uid = (uint32_t)id;
-	EXPECT_EQ(0, ioctl(r->fd[0], FUSE_DEV_IOC_BACKING_CLOSE, &uid));
+	EXPECT_EQ(0, ioctl(r->fd, FUSE_DEV_IOC_BACKING_CLOSE, &uid));
 	close(map.fd);
 }
 
@@ -406,7 +307,7 @@ TEST_F_TIMEOUT(unpriv, backing_open_eperm, 20)
  */
 TEST_F_TIMEOUT(unpriv, userns_daemon, 30)
 {
-	struct raw *r = &self->r;
+	struct fuse_raw *r = &self->r;
 	char why[256], *msg = mmap(NULL, MSG_LEN, PROT_READ | PROT_WRITE,
 				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	bool offered;
@@ -416,7 +317,7 @@ TEST_F_TIMEOUT(unpriv, userns_daemon, 30)
 	ASSERT_NE(MAP_FAILED, msg);
 	ASSERT_EQ(0, raw_mount(r, false, why, sizeof(why))) TH_LOG("%s", why);
 	offered = r->offered & FUSE_PASSTHROUGH;
-	raw_close(r);
+	fuse_raw_teardown(r);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
