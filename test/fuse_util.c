@@ -1046,7 +1046,16 @@ bool opt_has(const char *list, const char *opt)
 
 #define CACHES_LOCK "/tmp/ramfuse-caches.lock"
 
-static int caches_kept = -1; /* our shared lock, for the process's life */
+static int caches_kept = -1; /* our read lock, for the process's life */
+
+/* A POSIX record lock on the whole file: held by this process only (a
+ * forked child, maybe stuck in a request, does not inherit it). */
+static int caches_lock(int fd, short type, bool wait)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+
+	return fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl);
+}
 
 void caches_keep(void)
 {
@@ -1054,7 +1063,7 @@ void caches_keep(void)
 		return;
 	caches_kept = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
 	if (caches_kept >= 0)
-		flock(caches_kept, LOCK_SH);
+		caches_lock(caches_kept, F_RDLCK, true);
 }
 
 int drop_caches(int what)
@@ -1062,11 +1071,12 @@ int drop_caches(int what)
 	char c = (char)('0' + what);
 	int fd, lock = -1, rc;
 
-	/* wait for the tests beside us that keep their caches */
+	/* wait (at most 10 s) for the tests beside us that keep their caches */
 	if (caches_kept < 0) {
 		lock = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-		if (lock >= 0)
-			flock(lock, LOCK_EX);
+		for (long long end = now_ms() + 10000;
+		     lock >= 0 && caches_lock(lock, F_WRLCK, false) && now_ms() < end;)
+			sleep_ms(10);
 	}
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
