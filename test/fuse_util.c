@@ -22,6 +22,16 @@
 
 #define MOUNT_TIMEOUT_MS 10000
 #define EXIT_TIMEOUT_MS 5000
+
+/* A daemon under ASan frees and leak-checks everything at exit: slower by
+ * TEST_TIMEOUT_MULT, as the tests are (make check SANITIZE=1 sets it). */
+static int exit_timeout_ms(void)
+{
+	const char *m = getenv("TEST_TIMEOUT_MULT");
+	long mult = m ? strtol(m, NULL, 10) : 1;
+
+	return EXIT_TIMEOUT_MS * (int)(mult >= 1 && mult <= 100 ? mult : 1);
+}
 #define STATS_TIMEOUT_MS 5000
 
 long long now_ms(void)
@@ -579,9 +589,9 @@ int umount_ramfuse(struct ramfuse *rf)
 		rf->mounted = 0;
 	}
 	if ((rf->child > 0 || rf->pid > 0) &&
-	    rf_wait_exit(rf, EXIT_TIMEOUT_MS)) {
+	    rf_wait_exit(rf, exit_timeout_ms())) {
 		seterr(rf, "daemon pid %d did not exit within %d ms after %sumount of %s",
-		       (int)rf->pid, EXIT_TIMEOUT_MS, lazy ? "lazy " : "", rf->mnt);
+		       (int)rf->pid, exit_timeout_ms(), lazy ? "lazy " : "", rf->mnt);
 		err_add_threads(rf);
 		err_add_log(rf);
 		kill_daemon(rf);
