@@ -111,7 +111,7 @@ static void op_setattr(struct req *r)
 	 * the VFS asks of tmpfs; truncate(2) by path does not.  The kernel
 	 * sends neither time here, but only ftruncate comes with a handle. */
 	if ((in->valid & (FATTR_SIZE | FATTR_FH)) == (FATTR_SIZE | FATTR_FH))
-		sa.valid |= MEMFS_SET_MTIME_NOW;
+		sa.valid |= MEMFS_SET_MTIME_NOW | MEMFS_SET_BY_FD;
 	struct memfs_attr a;
 	reply_attr(r, memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a), &a);
 }
@@ -208,7 +208,6 @@ static void op_open(struct req *r)
 static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t flags)
 {
 	/* The creator may open what it just made, whatever its mode says. */
-	static const struct memfs_cred creator = { 0 };
 	/* Passthrough for a new file costs a store file and a backing id now
 	 * and their undoing at RELEASE if it stays empty (six syscalls), but
 	 * without it every write of its creator is a WRITE request (untar:
@@ -216,7 +215,7 @@ static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t fl
 	 * cannot write goes without, through the page cache. */
 	bool writes = (flags & O_ACCMODE) != O_RDONLY;
 	int backing_id;
-	int err = open_inode(r, &creator, a->ino, flags & ~O_TRUNC, writes, &backing_id);
+	int err = open_inode(r, NULL, a->ino, flags & ~O_TRUNC, writes, &backing_id);
 	if (err) {
 		memfs_forget(r->w->s->fs, a->ino, 1);
 		return reply_err(r, err);
@@ -454,7 +453,7 @@ static void op_getxattr(struct req *r)
 	if (!name)
 		return reply_err(r, -EINVAL);
 	uint32_t size = xattr_room(r, in->size);
-	reply_xattr(r, memfs_getxattr(r->w->s->fs, r->h->nodeid, name, r->w->out, size), size);
+	reply_xattr(r, memfs_getxattr(r->w->s->fs, &r->cr, r->h->nodeid, name, r->w->out, size), size);
 }
 
 static void op_listxattr(struct req *r)
