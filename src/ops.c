@@ -45,8 +45,8 @@ static void op_lookup(struct req *r)
 	int err = memfs_lookup(r->w->s->fs, &r->cr, r->h->nodeid, name, &a);
 	if (err == -ENOENT) { /* a negative entry the kernel may cache */
 		struct fuse_entry_out e = {
-			.entry_valid = sec(r->w->s->cfg.entry_timeout_ns),
-			.entry_valid_nsec = nsec(r->w->s->cfg.entry_timeout_ns),
+			.entry_valid = sec(r->w->s->cfg.negative_timeout_ns),
+			.entry_valid_nsec = nsec(r->w->s->cfg.negative_timeout_ns),
 		};
 		reply(r, 0, &e, sizeof(e));
 		return;
