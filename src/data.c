@@ -253,6 +253,20 @@ int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
 	return close_id;
 }
 
+/* The connection that opened i is gone, and its opens and passthrough
+ * ids with it (memfs_disconnect). */
+void forget_opens(struct memfs *fs, struct inode *i)
+{
+	if (backing_refs(i)) {
+		refresh_data(fs, i); /* what passthrough wrote */
+		i->u.data->backing_refs = 0;
+		i->u.data->backing_id = 0;
+	}
+	i->nopen = 0;
+	if (S_ISREG(i->mode) && i->u.data && !i->size && !allocated(i))
+		free_data(fs, i);
+}
+
 ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint64_t off)
 {
 	struct inode *i = get(fs, ino);

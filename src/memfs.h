@@ -84,6 +84,10 @@ void memfs_free(struct memfs *fs);
 int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		 const char *name, struct memfs_attr *out);
 void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup);
+/* The kernel's connection is gone: every lookup and open it held is
+ * dropped (files no name keeps are freed), the files stay.  No request
+ * may run meanwhile.  For volumes, which outlive their mounts. */
+void memfs_disconnect(struct memfs *fs);
 /* The inode PATH names, "/"-separated from the root; no lookup counted. */
 int memfs_resolve(struct memfs *fs, const char *path, uint64_t *ino);
 int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out);

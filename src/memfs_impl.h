@@ -161,5 +161,6 @@ void free_data(struct memfs *fs, struct inode *i);
 int data_fd(struct memfs *fs, struct inode *i, bool create);
 void take_in_passthrough(struct memfs *fs, struct inode *i);
 int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size);
+void forget_opens(struct memfs *fs, struct inode *i);
 
 #endif

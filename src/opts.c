@@ -221,6 +221,8 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
 		bad = *val ? 0 : -EINVAL;
+	} else if (IS("volume")) {
+		o->volume = val ? val : "";
 	} else if (IS("control") && val) {
 		o->control_path = val;
 		bad = *val ? 0 : -EINVAL;
@@ -247,6 +249,11 @@ int opts_check(const struct options *o, char *err, size_t errlen)
 	if (!len || len > OPTS_FSNAME_MAX) {
 		snprintf(err, errlen, "fsname (the mount source) must be 1..%d bytes, not %zu",
 			 OPTS_FSNAME_MAX, len);
+		return -EINVAL;
+	}
+	if (o->volume && o->control_path) {
+		snprintf(err, errlen, "volume cannot be used with control= (a volume's "
+			 "connections come and go)");
 		return -EINVAL;
 	}
 	len = strlen(o->subtype);

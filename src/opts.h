@@ -19,6 +19,8 @@ struct options {
 	uint32_t mode, uid, gid;
 	/* the control socket */
 	const char *control_path;
+	/* volume=NAME, or "" for the bare option (the mount source names it) */
+	const char *volume;
 	/* the session */
 	struct session_config session;
 };
