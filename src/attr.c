@@ -97,6 +97,7 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		    !cred_capable(cr, CRED_CAP_FSETID))
 			mode &= ~S_ISGID;
 		i->mode = (i->mode & S_IFMT) | mode;
+		acl_chmod(i); /* the ACL follows, as tmpfs's posix_acl_chmod */
 		changed = true;
 	}
 	if (sa->valid & MEMFS_KILL_SUIDGID) {

@@ -433,7 +433,7 @@ int main(int argc, char **argv)
 	struct memfs_config fc = {
 		.max_bytes = o.size, .max_inodes = o.nr_inodes,
 		.root_mode = o.mode, .root_uid = o.uid, .root_gid = o.gid,
-		.check_perms = !o.default_permissions,
+		.check_perms = !o.default_permissions, .posix_acl = o.session.posix_acl,
 	};
 	int res = memfs_new(&s.fs, &fc);
 	if (res < 0)

@@ -19,6 +19,7 @@
 #define MEMFS_XATTR_SIZE_MAX 65536
 #define MEMFS_XATTR_CREATE 1
 #define MEMFS_XATTR_REPLACE 2
+#define MEMFS_XATTR_KILL_SGID 4 /* setting an ACL: the setter is not in the file's group */
 #define MEMFS_RENAME_NOREPLACE 1
 #define MEMFS_RENAME_EXCHANGE 2
 #define MEMFS_RENAME_WHITEOUT 4 /* leave overlayfs's whiteout, c 0:0, at the old name */
@@ -38,11 +39,13 @@ struct memfs_config {
 	uint32_t root_uid, root_gid;
 	bool check_perms;     /* default_permissions is off: check here */
 	bool memfd_store;     /* data in memfds, not a private tmpfs (tests) */
+	bool posix_acl;       /* keep system.posix_acl_* (the kernel checks them) */
 };
 
 /* Who asks: the caller's credentials from the request. */
 struct memfs_cred {
 	uint32_t uid, gid, pid;
+	uint32_t umask; /* creating: bits to clear where no default ACL rules */
 };
 
 struct memfs_attr {

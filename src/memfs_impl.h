@@ -164,6 +164,13 @@ int may_xattr(const struct memfs *fs, const struct memfs_cred *cr,
 	      const struct inode *i, const char *name, int mask);
 int may_link(const struct memfs *fs, const struct memfs_cred *cr, const struct inode *i);
 
+/* acl.c */
+extern const char acl_access_name[], acl_default_name[];
+int acl_check(const void *value, size_t size);
+bool acl_set_access(struct inode *i, void *value, size_t size, bool kill_sgid);
+void acl_chmod(struct inode *i);
+int acl_inherit(struct inode *d, struct inode *i, uint32_t umask);
+
 /* namei.c */
 void lock_two(struct inode *a, struct inode *b);
 

@@ -148,6 +148,8 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 		err = -EEXIST;
 	else
 		err = may(fs, cr, d, W_OK | X_OK);
+	if (!err)
+		err = acl_inherit(d, i, cr->umask);
 	if (!err && name)
 		err = dir_add(d->u.dir, name, (size_t)len, i);
 	if (err) {

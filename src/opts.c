@@ -25,6 +25,7 @@ void opts_defaults(struct options *o)
 		.subtype = "ramfuse",
 		.mount_flags = MS_NOSUID | MS_NODEV,
 		.default_permissions = true,
+		.acl = true,
 		.size = ram_bytes() / 2,          /* as tmpfs */
 		.nr_inodes = ram_bytes() / 8192,  /* as tmpfs: half the pages */
 		.mode = 01777,
@@ -150,6 +151,10 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		o->default_permissions = true;
 	else if (IS("nodefault_permissions") && !val)
 		o->default_permissions = false;
+	else if (IS("acl") && !val)
+		o->acl = true;
+	else if (IS("noacl") && !val)
+		o->acl = false;
 	else if (IS("noclone_fd") && !val)
 		o->session.clone_fd = false;
 	else if (IS("clone_fd") && !val)
@@ -279,5 +284,8 @@ int opts_parse(struct options *o, char *list, char *err, size_t errlen)
 	 * a cached name would skip the search permission of its directory. */
 	if (!o->default_permissions && !entry_timeout_set)
 		o->session.entry_timeout_ns = 0;
+	/* FUSE_POSIX_ACL turns the kernel's permission checks on: ACLs come
+	 * only with them */
+	o->session.posix_acl = o->acl && o->default_permissions;
 	return 0;
 }

@@ -13,6 +13,7 @@ struct options {
 	const char *fsname, *subtype;
 	unsigned long mount_flags; /* MS_* */
 	bool allow_other, default_permissions;
+	bool acl; /* POSIX ACLs, with default_permissions */
 	uint32_t max_read; /* 0: the kernel's default */
 	/* the memory filesystem */
 	uint64_t size, nr_inodes;
