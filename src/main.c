@@ -222,6 +222,14 @@ static int volume_connect(struct session *s, struct volume_req *r, bool dp, char
 	return 0;
 }
 
+/* Unmounted, though the workers may not have seen it yet: after umount
+ * the device says POLLERR at once. */
+static bool connection_gone(struct session *s)
+{
+	struct pollfd p = { .fd = s->fd };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 /* A client of the volume's socket; a request to attach while the current
  * connection is on its way out waits in pending until it is gone. */
 static bool volume_request(struct volume *vol, struct session *s, const char *mnt,
@@ -240,25 +248,21 @@ static bool volume_request(struct volume *vol, struct session *s, const char *mn
 		volume_answer(&r, 0, text);
 		return false;
 	case VOLUME_DESTROY:
-		if (serving) {
+		if (serving && (pending->client >= 0 || !connection_gone(s))) {
 			snprintf(text, sizeof(text), "mounted on %s: unmount it first", mnt);
 			volume_answer(&r, -EBUSY, text);
 			return false;
 		}
 		*pending = r;
-		return true; /* answered once the socket is gone */
-	case VOLUME_ATTACH: {
-		/* after umount the device says POLLERR at once */
-		struct pollfd p = { .fd = s->fd };
-		if (serving && (pending->client >= 0 || poll(&p, 1, 0) != 1 ||
-				!(p.revents & POLLERR))) {
+		return !serving; /* answered once the socket is gone */
+	case VOLUME_ATTACH:
+		if (serving && (pending->client >= 0 || !connection_gone(s))) {
 			snprintf(text, sizeof(text), "mounted on %s (one mount at a time)", mnt);
 			volume_answer(&r, -EBUSY, text);
 		} else {
 			*pending = r;
 		}
 		return false;
-	}
 	}
 	return false;
 }
@@ -404,6 +408,11 @@ int main(int argc, char **argv)
 	char mnt[PATH_MAX];
 	if (!realpath(c.mountpoint, mnt))
 		fail(1, "%s: %s", c.mountpoint, strerror(errno));
+	if (o.remount) {
+		if (mount_remount(&o, mnt, err, sizeof(err)) < 0)
+			fail(1, "%s", err);
+		return 0;
+	}
 	static char stats_path[PATH_MAX], control_path[PATH_MAX];
 	o.session.stats_path = absolute("stats", o.session.stats_path, stats_path);
 	o.control_path = absolute("control", o.control_path, control_path);
