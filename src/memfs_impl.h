@@ -47,6 +47,8 @@ struct data {
  * FORGET.  The low bits of flags are the user's MEMFS_FL_* (chattr). */
 #define INODE_ORPHAN (1u << 31)
 #define FL_UNCHANGEABLE (MEMFS_FL_IMMUTABLE | MEMFS_FL_APPEND)
+/* what a new file takes from its directory (tmpfs's SHMEM_FL_INHERITED) */
+#define FL_INHERITED (MEMFS_FL_NODUMP | MEMFS_FL_NOATIME)
 
 struct inode {
 	lock_t lock;

@@ -160,6 +160,7 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 	}
 	i->uid = cr->uid;
 	i->gid = cr->gid;
+	i->flags |= d->flags & FL_INHERITED;
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		i->u.rdev = rdev;
 	if (d->mode & S_ISGID) { /* set-group-id directories pass on their group */
@@ -406,16 +407,22 @@ static int check_rename(struct memfs *fs, const struct memfs_cred *cr,
 }
 
 /* The whiteout a RENAME_WHITEOUT leaves, not yet named: a character
- * device 0:0 with no permission bits, owned as a new file in dir is. */
+ * device 0:0 with no permission bits, owned as a new file in dir (locked)
+ * is, and like one given dir's default ACL, as tmpfs's shmem_whiteout. */
 static int new_whiteout(struct memfs *fs, const struct memfs_cred *cr,
-			const struct inode *dir, struct inode **out)
+			struct inode *dir, struct inode **out)
 {
 	struct inode *i;
 	int err = new_inode(fs, S_IFCHR, &i);
+	if (!err && (err = acl_inherit(dir, i, 0))) {
+		lock(&i->lock);
+		put_locked(fs, i);
+	}
 	if (err)
 		return err;
 	i->uid = cr->uid;
 	i->gid = dir->mode & S_ISGID ? dir->gid : cr->gid;
+	i->flags |= dir->flags & FL_INHERITED;
 	i->u.rdev = 0;
 	*out = i;
 	return 0;

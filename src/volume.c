@@ -197,12 +197,11 @@ struct volume *volume_open(const char *name, char *err, size_t errlen)
 		free(v);
 		return NULL;
 	}
-	/* Two first mounts at once: the lock makes one of them the daemon. */
-	char lockpath[sizeof(v->path) + 8];
-	snprintf(lockpath, sizeof(lockpath), "%s.lock", v->path);
-	int lk = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Two first mounts at once: the directory's lock (held for a moment)
+	 * makes one of them the daemon. */
+	int lk = open(VOLUME_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lk < 0 || flock(lk, LOCK_EX) < 0) {
-		snprintf(err, errlen, "%s: %s", lockpath, strerror(errno));
+		snprintf(err, errlen, "%s: %s", VOLUME_DIR, strerror(errno));
 		if (lk >= 0)
 			close(lk);
 		free(v);
@@ -332,8 +331,7 @@ int volume_list_main(void)
 	int status = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (e->d_name[0] == '.' || (len > 5 && !strcmp(e->d_name + len - 5, ".lock")))
+		if (e->d_name[0] == '.')
 			continue;
 		char path[PATH_MAX];
 		snprintf(path, sizeof(path), "%s/%s", VOLUME_DIR, e->d_name);
