@@ -34,10 +34,13 @@ static void usage(FILE *f)
 		"      size=N[k|m|g|%%] nr_inodes=N mode=OCTAL uid=N gid=N\n"
 		"      allow_other nodefault_permissions max_read=N fsname=S subtype=S\n"
 		"      threads=N noclone_fd entry_timeout=S attr_timeout=S\n"
-		"      passthrough=auto|on|off stats=PATH fault=SPEC control=PATH,\n"
+		"      passthrough=auto|on|off stats=PATH fault=SPEC control=PATH\n"
+		"      volume[=NAME] acl noacl remount,\n"
 		"      and mount(8)'s generic ones\n"
 		"  -V  print the version\n"
-		"       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n");
+		"       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n"
+		"       ramfuse volumes              (the volumes and their mounts)\n"
+		"       ramfuse destroy NAME...      (an unmounted volume's files go)\n");
 }
 
 static noreturn void fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
