@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/statfs.h>
@@ -187,6 +188,15 @@ static void control_signals(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
+/* The mount's atime flags, which the kernel leaves to the server. */
+static void set_atime(struct memfs *fs, unsigned long ms)
+{
+	/* as do_mount(): strictatime overrides noatime */
+	memfs_set_atime(fs, (ms & MS_STRICTATIME ? MEMFS_ATIME_STRICT :
+			     ms & MS_NOATIME ? MEMFS_ATIME_NOATIME : 0) |
+			    (ms & MS_NODIRATIME ? MEMFS_ATIME_NODIRATIME : 0));
+}
+
 /* A session ended with its connection: a volume keeps its files for the
  * next one, which starts from a clean slate of lookups and opens. */
 static void session_reset(struct session *s, int fd)
@@ -206,6 +216,7 @@ static int volume_connect(struct session *s, struct volume_req *r, bool dp, char
 		return -EINVAL;
 	}
 	session_reset(s, r->fd);
+	set_atime(s->fs, r->mount_flags);
 	int res = session_init(s, r->fd);
 	if (res == 0)
 		res = session_start(s);
@@ -450,6 +461,7 @@ int main(int argc, char **argv)
 	int res = memfs_new(&s.fs, &fc);
 	if (res < 0)
 		fail(1, "memory filesystem: %s", strerror(-res));
+	set_atime(s.fs, o.mount_flags);
 	if (o.control_path && !(s.ctl = control_open(o.control_path, err, sizeof(err))))
 		fail(1, "%s", err);
 	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0) {

@@ -157,6 +157,13 @@ int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		 int mask);
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);
 
+/* The mount's atime flags (the default is relatime), which the kernel
+ * leaves to the server: set at each mount. */
+#define MEMFS_ATIME_NOATIME 1
+#define MEMFS_ATIME_NODIRATIME 2
+#define MEMFS_ATIME_STRICT 4
+void memfs_set_atime(struct memfs *fs, unsigned flags);
+
 /* Counters for the stats file. */
 uint64_t memfs_inode_count(struct memfs *fs);
 /* What the kernel holds of an inode: lookups, and files open (not dirs). */

@@ -92,6 +92,7 @@ struct memfs {
 	/* Data files' descriptors: past the budget, idle ones are closed
 	 * (files in the private tmpfs can be opened again by name). */
 	uint64_t nfds, fd_budget, evict_cursor; /* atomics */
+	unsigned atime; /* atomic: MEMFS_ATIME_* of the mount served now */
 };
 
 static inline struct stamp stamp_of(struct timespec ts)
@@ -149,7 +150,8 @@ void publish(struct memfs *fs, struct inode *i);
 
 /* attr.c */
 void fill_attr(const struct inode *i, struct memfs_attr *a);
-void touch_atime(struct inode *i);
+void touch_atime(struct memfs *fs, struct inode *i);
+bool atime_due(struct memfs *fs, const struct inode *i, struct stamp t);
 void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a);
 void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
 

@@ -221,7 +221,7 @@ ssize_t memfs_readlink(struct memfs *fs, uint64_t ino, char *buf, size_t size)
 	lock(&i->lock);
 	size_t n = i->size < size ? i->size : size;
 	memcpy(buf, i->u.target, n);
-	touch_atime(i);
+	touch_atime(fs, i);
 	unlock(&i->lock);
 	return (ssize_t)n;
 }
@@ -616,7 +616,7 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 			break;
 	}
 out:
-	touch_atime(d);
+	touch_atime(fs, d);
 	unlock(&d->lock);
 	return 0;
 }

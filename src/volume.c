@@ -26,6 +26,7 @@ struct volume {
 /* What travels on the socket: one message each way (SOCK_SEQPACKET). */
 struct request {
 	uint32_t cmd, default_permissions;
+	uint64_t mount_flags;
 	char name[VOLUME_NAME_MAX + 1];
 	char mnt[PATH_MAX];
 };
@@ -159,7 +160,8 @@ int volume_attach(const struct options *o, const char *mnt, char *err, size_t er
 		close(s);
 		return res;
 	}
-	struct request rq = { .cmd = VOLUME_ATTACH, .default_permissions = o->default_permissions };
+	struct request rq = { .cmd = VOLUME_ATTACH, .default_permissions = o->default_permissions,
+			      .mount_flags = o->mount_flags };
 	snprintf(rq.name, sizeof(rq.name), "%s", o->volume);
 	snprintf(rq.mnt, sizeof(rq.mnt), "%s", mnt);
 	struct answer a = { 0 };
@@ -282,6 +284,7 @@ int volume_take(struct volume *v, struct volume_req *r)
 	rq.name[sizeof(rq.name) - 1] = rq.mnt[sizeof(rq.mnt) - 1] = 0;
 	r->cmd = rq.cmd;
 	r->default_permissions = rq.default_permissions;
+	r->mount_flags = (unsigned long)rq.mount_flags;
 	memcpy(r->mnt, rq.mnt, sizeof(r->mnt));
 	/* INFO may come without a name (the listing knows only files) */
 	if ((rq.name[0] || r->cmd != VOLUME_INFO) && strcmp(rq.name, v->name)) {

@@ -23,6 +23,7 @@ struct volume_req {
 	enum volume_cmd cmd;
 	int fd;                  /* ATTACH: the mounted /dev/fuse connection */
 	bool default_permissions;
+	unsigned long mount_flags; /* MS_*, for the atime flags */
 	char mnt[PATH_MAX];
 };
 

@@ -314,6 +314,55 @@ TEST_F(vol, options_refused_with_volume)
 	EXPECT_FALSE(is_mounted(self->mnt2));
 }
 
+/* Reads f after setting its atime to at and its mtime to mt, with
+ * O_DIRECT so that the READ reaches ramfuse (a read the page cache answers
+ * never does: FOPEN_KEEP_CACHE); returns the atime stat shows then. */
+static time_t atime_after_read(const char *f, time_t at, time_t mt)
+{
+	struct timespec ts[2] = { { at, 0 }, { mt, 0 } };
+	static char buf[4096] __attribute__((aligned(4096)));
+	struct stat st;
+	if (utimensat(AT_FDCWD, f, ts, 0) < 0)
+		return -1;
+	int fd = open(f, O_RDONLY | O_DIRECT);
+	if (fd < 0 || read(fd, buf, sizeof(buf)) != 1)
+		return -1;
+	close(fd);
+	return stat(f, &st) < 0 ? -1 : st.st_atime;
+}
+
+/* The kernel leaves FUSE's atime to the server, and tells the mount's
+ * flags only at mount: each mount of a volume brings its own. */
+TEST_F(vol, atime_flags_of_each_mount)
+{
+	static const struct { const char *opt; bool old_moves, new_moves; } m[] = {
+		{ "relatime", true, false }, { "noatime", false, false },
+		{ "strictatime", true, true }, { "noatime,strictatime", true, true },
+	};
+	char p[RF_PATH + 32], out[1024], o[256];
+	time_t t = time(NULL);
+	P(p, self->rf.mnt, "f");
+	int fd = open(p, O_CREAT | O_WRONLY, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, write(fd, "x", 1));
+	close(fd);
+	ASSERT_EQ(0, umount2(self->rf.mnt, 0));
+	ASSERT_TRUE(wait_unmounted(self));
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		snprintf(o, sizeof(o), "%s,%s", self->opts, m[k].opt);
+		ASSERT_EQ(0, run(out, sizeof(out), "-o", o, self->mnt2, NULL)) TH_LOG("%s", out);
+		P(p, self->mnt2, "f");
+		/* atime older than mtime: relatime moves it too */
+		time_t a = atime_after_read(p, t - 1000, t - 500);
+		EXPECT_EQ(m[k].old_moves, a >= t - 5) TH_LOG("%s: atime %lld", m[k].opt, (long long)a);
+		/* atime newer than mtime and ctime (an hour ahead): only strictatime */
+		a = atime_after_read(p, t + 3600, t - 500);
+		EXPECT_EQ(m[k].new_moves, a < t + 3000) TH_LOG("%s: atime %lld", m[k].opt, (long long)a);
+		ASSERT_EQ(0, umount2(self->mnt2, 0));
+		ASSERT_TRUE(wait_unmounted(self));
+	}
+}
+
 /*
  * What fstests asks of `mount -t fuse.ramfuse DEV DIR -o OPTS` (its
  * common/rc and common/config): the helper works without PATH, takes
