@@ -1062,11 +1062,15 @@ int drop_caches(int what)
 	char c = (char)('0' + what);
 	int fd, lock = -1, rc;
 
-	/* wait for the tests beside us that keep their caches */
+	/* wait for the tests beside us that keep their caches, but not for
+	 * ever: the lock is machine-wide, and a process left behind (another
+	 * worktree's, an abandoned test) may hold it until it dies */
 	if (caches_kept < 0) {
+		long long end = now_ms() + 10000;
+
 		lock = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-		if (lock >= 0)
-			flock(lock, LOCK_EX);
+		while (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0 && now_ms() < end)
+			sleep_ms(50);
 	}
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
