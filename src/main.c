@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		"  -o  comma-separated options (repeatable):\n"
 		"      size=N[k|m|g|%%] nr_inodes=N mode=OCTAL uid=N gid=N\n"
 		"      allow_other nodefault_permissions max_read=N fsname=S subtype=S\n"
-		"      threads=N noclone_fd entry_timeout=S attr_timeout=S\n"
+		"      threads=N noclone_fd entry_timeout=S attr_timeout=S negative_timeout=S\n"
 		"      passthrough=auto|on|off stats=PATH fault=SPEC control=PATH,\n"
 		"      and mount(8)'s generic ones\n"
 		"  -V  print the version\n"

@@ -45,8 +45,8 @@ static void op_lookup(struct req *r)
 	int err = memfs_lookup(r->w->s->fs, &r->cr, r->h->nodeid, name, &a);
 	if (err == -ENOENT) { /* a negative entry the kernel may cache */
 		struct fuse_entry_out e = {
-			.entry_valid = sec(r->w->s->cfg.entry_timeout_ns),
-			.entry_valid_nsec = nsec(r->w->s->cfg.entry_timeout_ns),
+			.entry_valid = sec(r->w->s->cfg.negative_timeout_ns),
+			.entry_valid_nsec = nsec(r->w->s->cfg.negative_timeout_ns),
 		};
 		reply(r, 0, &e, sizeof(e));
 		return;
@@ -177,10 +177,11 @@ static void fill_open(int backing_id, struct fuse_open_out *out)
 	}
 }
 
+/* may_pass: the open may get passthrough (a store file and a backing id). */
 static int open_inode(struct req *r, const struct memfs_cred *cr, uint64_t ino,
-		      uint32_t flags, int *backing_id)
+		      uint32_t flags, bool may_pass, int *backing_id)
 {
-	bool pt = r->w->s->flags & FUSE_PASSTHROUGH;
+	bool pt = may_pass && (r->w->s->flags & FUSE_PASSTHROUGH);
 	return memfs_open(r->w->s->fs, cr, ino, (int)flags, pt ? open_backing : NULL,
 			  r->w, backing_id);
 }
@@ -189,7 +190,7 @@ static void op_open(struct req *r)
 {
 	const struct fuse_open_in *in = ARG(struct fuse_open_in);
 	int backing_id;
-	int err = open_inode(r, &r->cr, r->h->nodeid, in->flags, &backing_id);
+	int err = open_inode(r, &r->cr, r->h->nodeid, in->flags, true, &backing_id);
 	if (err)
 		return reply_err(r, err);
 	if (in->open_flags & FUSE_OPEN_KILL_SUIDGID) {
@@ -207,8 +208,14 @@ static void op_open(struct req *r)
 static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t flags)
 {
 	/* The creator may open what it just made, whatever its mode says. */
+	/* Passthrough for a new file costs a store file and a backing id now
+	 * and their undoing at RELEASE if it stays empty (six syscalls), but
+	 * without it every write of its creator is a WRITE request (untar:
+	 * three per file, twice the daemon's CPU): only a creator that
+	 * cannot write goes without, through the page cache. */
+	bool writes = (flags & O_ACCMODE) != O_RDONLY;
 	int backing_id;
-	int err = open_inode(r, NULL, a->ino, flags & ~O_TRUNC, &backing_id);
+	int err = open_inode(r, NULL, a->ino, flags & ~O_TRUNC, writes, &backing_id);
 	if (err) {
 		memfs_forget(r->w->s->fs, a->ino, 1);
 		return reply_err(r, err);

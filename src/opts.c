@@ -9,6 +9,13 @@
 
 #include "opts.h"
 
+/* Names change only through ramfuse, and ramfuse makes every name through
+ * the kernel, which then replaces its negative entry (populate= fills the
+ * tree before the mount; whatever adds names behind the kernel's back
+ * must send it NOTIFY_INVAL_ENTRY).  So, as on tmpfs, a miss may be
+ * remembered: for a day. */
+#define NEGATIVE_TIMEOUT_NS (86400ull * 1000000000ull)
+
 static uint64_t ram_bytes(void)
 {
 	struct sysinfo si;
@@ -35,6 +42,7 @@ void opts_defaults(struct options *o)
 			.clone_fd = true,
 			.entry_timeout_ns = 1000000000,
 			.attr_timeout_ns = 1000000000,
+			.negative_timeout_ns = NEGATIVE_TIMEOUT_NS,
 			.passthrough = PASSTHROUGH_AUTO,
 		},
 	};
@@ -197,6 +205,8 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 			bad = -EINVAL;
 	} else if (IS("entry_timeout") && val)
 		bad = parse_seconds(val, &o->session.entry_timeout_ns);
+	else if (IS("negative_timeout") && val)
+		bad = parse_seconds(val, &o->session.negative_timeout_ns);
 	else if (IS("attr_timeout") && val)
 		bad = parse_seconds(val, &o->session.attr_timeout_ns);
 	else if (IS("passthrough") && val) {
@@ -261,9 +271,10 @@ int opts_check(const struct options *o, char *err, size_t errlen)
 int opts_parse(struct options *o, char *list, char *err, size_t errlen)
 {
 	char *save = NULL;
-	bool entry_timeout_set = false;
+	bool entry_timeout_set = false, negative_timeout_set = false;
 	for (char *opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		entry_timeout_set |= !strncmp(opt, "entry_timeout=", 14);
+		negative_timeout_set |= !strncmp(opt, "negative_timeout=", 17);
 		int res = parse_one(o, opt, err, errlen);
 		if (res)
 			return res;
@@ -272,5 +283,8 @@ int opts_parse(struct options *o, char *list, char *err, size_t errlen)
 	 * a cached name would skip the search permission of its directory. */
 	if (!o->default_permissions && !entry_timeout_set)
 		o->session.entry_timeout_ns = 0;
+	/* Whoever names how long names are cached means misses too. */
+	if (!negative_timeout_set && (entry_timeout_set || !o->default_permissions))
+		o->session.negative_timeout_ns = o->session.entry_timeout_ns;
 	return 0;
 }

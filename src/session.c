@@ -156,6 +156,13 @@ int session_init(struct session *s, int fd)
 			want |= FUSE_PASSTHROUGH;
 			/* A memfd sits on tmpfs (depth 0): one level above it. */
 			out.max_stack_depth = 1;
+		} else {
+			/* Without passthrough every change to file data comes
+			 * through the kernel, which keeps its page cache right
+			 * itself (write-through, truncate, fallocate, copy): a
+			 * new mtime must not make it drop what was just written,
+			 * or the first read after a write asks us again. */
+			want &= ~FUSE_AUTO_INVAL_DATA;
 		}
 		s->flags = want & offered;
 		s->minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor

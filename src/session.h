@@ -19,6 +19,7 @@ struct session_config {
 	unsigned threads;
 	bool clone_fd;
 	uint64_t entry_timeout_ns, attr_timeout_ns;
+	uint64_t negative_timeout_ns; /* how long a LOOKUP miss may be cached */
 	enum passthrough_mode passthrough;
 	const char *stats_path;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */

@@ -136,8 +136,9 @@ int wait_pid_gone(pid_t pid, int timeout_ms);
  * would empty the caches a test running beside this one relies on (cached
  * pages and attributes, notifications), so it first waits for every test
  * that called caches_keep() (run-tests -j runs binaries side by side).
- * caches_keep()'s shared lock lasts until the calling process exits: call
- * it in a fixture's setup, which runs in the test's own process. */
+ * (at most 10 s).  caches_keep()'s lock lasts until the calling process
+ * exits and is not inherited by its children: call it in a fixture's
+ * setup, which runs in the test's own process. */
 int drop_caches(int what);
 void caches_keep(void);
 

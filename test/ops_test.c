@@ -391,6 +391,49 @@ TEST_F(cmp, script_ramfuse_uncached)
 	fs_script(_metadata, self->rf.mnt, "ramfuse uncached");
 }
 
+/* A LOOKUP miss is remembered by the kernel (negative_timeout=, a day by
+ * default, longer than entry_timeout's second): later stats of a missing
+ * name do not ask the daemon;
+ * creating the name through the kernel replaces the negative entry.  With
+ * negative_timeout=0 every miss asks. */
+static void lookup_misses(struct __test_metadata *_metadata, struct ramfuse *rf,
+			  long long want_asked)
+{
+	const char *label = "negative entries";
+	char p[300];
+	struct stat st;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/missing", rf->mnt);
+	XERR(stat(p, &st), ENOENT);
+	ASSERT_EQ(0, stats_refresh(rf));
+	long long first = stats_get(rf, "op.LOOKUP");
+	usleep(1200000); /* past entry_timeout: a miss outlives a name */
+	XERR(stat(p, &st), ENOENT);
+	XERR(stat(p, &st), ENOENT);
+	ASSERT_EQ(0, stats_refresh(rf));
+	EXPECT_EQ(first + want_asked, stats_get(rf, "op.LOOKUP"))
+		TH_LOG("LOOKUPs for two more stats of a missing name");
+	fd = open(p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("create over the negative entry: %s", strerror(errno));
+	close(fd);
+	XOK(stat(p, &st));
+	XOK(unlink(p));
+	XERR(stat(p, &st), ENOENT);
+}
+
+TEST_F(cmp, negative_entries_cached)
+{
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, NULL)) TH_LOG("%s", self->rf.err);
+	lookup_misses(_metadata, &self->rf, 0);
+}
+
+TEST_F(cmp, negative_timeout_zero)
+{
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, "negative_timeout=0")) TH_LOG("%s", self->rf.err);
+	lookup_misses(_metadata, &self->rf, 2);
+}
+
 /* rename, link, symlink: not in the first brief, but ops the daemon counts */
 static void links_script(struct __test_metadata *_metadata, const char *root,
 			 const char *label)

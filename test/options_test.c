@@ -102,6 +102,7 @@ TEST_F(opt, malformed_values)
 		{ "nr_inodes=x", "nr_inodes" }, { "uid=abc", "uid" },
 		{ "gid=1x", "gid" }, { "passthrough=maybe", "passthrough" },
 		{ "entry_timeout=x", "entry_timeout" },
+		{ "negative_timeout=-1", "negative_timeout" },
 		{ "attr_timeout=-", "attr_timeout" }, { "max_read=q", "max_read" },
 		/* the kernel refuses a reply's error of -512 and below: the
 		 * caller would wait until the connection ends */
