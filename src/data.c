@@ -122,8 +122,11 @@ static void refresh_data(struct memfs *fs, struct inode *i)
 	}
 	if (!same_time(st.st_atim, d->atime)) { /* read through passthrough */
 		d->atime = st.st_atim;
+		/* the store stamps every read (strictatime): the mount's
+		 * flags decide which count */
 		struct stamp t = stamp_of(st.st_atim);
-		if (!stamp_le(t, i->atime))
+		bool strict = __atomic_load_n(&fs->atime, __ATOMIC_RELAXED) & MEMFS_ATIME_STRICT;
+		if ((strict || !stamp_le(t, i->atime)) && atime_due(fs, i, t))
 			i->atime = t;
 	}
 }
@@ -255,6 +258,20 @@ int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
 	return close_id;
 }
 
+/* The connection that opened i is gone, and its opens and passthrough
+ * ids with it (memfs_disconnect). */
+void forget_opens(struct memfs *fs, struct inode *i)
+{
+	if (backing_refs(i)) {
+		refresh_data(fs, i); /* what passthrough wrote */
+		i->u.data->backing_refs = 0;
+		i->u.data->backing_id = 0;
+	}
+	i->nopen = 0;
+	if (S_ISREG(i->mode) && i->u.data && !i->size && !allocated(i))
+		free_data(fs, i);
+}
+
 ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint64_t off)
 {
 	struct inode *i = get(fs, ino);
@@ -283,7 +300,7 @@ ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint6
 		}
 	}
 	if (n >= 0)
-		touch_atime(i);
+		touch_atime(fs, i);
 	unlock(&i->lock);
 	return n;
 }
@@ -432,7 +449,7 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 		}
 		if (n > 0) {
 			data_changed(fs, out);
-			touch_atime(in);
+			touch_atime(fs, in);
 		}
 	}
 	unlock(&in->lock);

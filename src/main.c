@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/statfs.h>
@@ -18,6 +19,7 @@
 #include "mount.h"
 #include "opts.h"
 #include "session.h"
+#include "volume.h"
 
 #define VERSION "0.1"
 #define EXIT_USAGE 2
@@ -33,10 +35,13 @@ static void usage(FILE *f)
 		"      size=N[k|m|g|%%] nr_inodes=N mode=OCTAL uid=N gid=N\n"
 		"      allow_other nodefault_permissions max_read=N fsname=S subtype=S\n"
 		"      threads=N noclone_fd entry_timeout=S attr_timeout=S negative_timeout=S\n"
-		"      passthrough=auto|on|off stats=PATH fault=SPEC control=PATH,\n"
+		"      passthrough=auto|on|off stats=PATH fault=SPEC control=PATH\n"
+		"      volume[=NAME] acl noacl remount,\n"
 		"      and mount(8)'s generic ones\n"
 		"  -V  print the version\n"
-		"       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n");
+		"       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n"
+		"       ramfuse volumes              (the volumes and their mounts)\n"
+		"       ramfuse destroy NAME...      (an unmounted volume's files go)\n");
 }
 
 static noreturn void fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -183,7 +188,100 @@ static void control_signals(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-static int serve(struct session *s, const char *mnt)
+/* The mount's atime flags, which the kernel leaves to the server. */
+static void set_atime(struct memfs *fs, unsigned long ms)
+{
+	/* as do_mount(): strictatime overrides noatime */
+	memfs_set_atime(fs, (ms & MS_STRICTATIME ? MEMFS_ATIME_STRICT :
+			     ms & MS_NOATIME ? MEMFS_ATIME_NOATIME : 0) |
+			    (ms & MS_NODIRATIME ? MEMFS_ATIME_NODIRATIME : 0));
+}
+
+/* A session ended with its connection: a volume keeps its files for the
+ * next one, which starts from a clean slate of lookups and opens. */
+static void session_reset(struct session *s, int fd)
+{
+	fault_list_free(&s->faults);
+	*s = (struct session){ .cfg = s->cfg, .fs = s->fs, .fd = fd, .done_fd = -1,
+			       .stats_seq = s->stats_seq };
+}
+
+/* A volume's next connection, mounted by `mount` on r->mnt: 0 once served. */
+static int volume_connect(struct session *s, struct volume_req *r, bool dp, char *mnt,
+			  char *why, size_t len)
+{
+	if (r->default_permissions != dp) {
+		snprintf(why, len, "the volume is served %s default_permissions: mount it so",
+			 dp ? "with" : "without");
+		return -EINVAL;
+	}
+	session_reset(s, r->fd);
+	set_atime(s->fs, r->mount_flags);
+	int res = session_init(s, r->fd);
+	if (res == 0)
+		res = session_start(s);
+	if (res < 0) {
+		snprintf(why, len, "%s: %s", s->workers ? "starting workers" : "INIT",
+			 strerror(-res));
+		session_join(s);
+		session_free(s);
+		s->fd = -1; /* r->fd, closed with the answer */
+		return res;
+	}
+	r->fd = -1; /* the session's now */
+	snprintf(mnt, PATH_MAX, "%s", r->mnt);
+	int err = stats_write(s);
+	if (err)
+		msg("writing stats to %s: %s", s->cfg.stats_path, strerror(-err));
+	return 0;
+}
+
+/* Unmounted, though the workers may not have seen it yet: after umount
+ * the device says POLLERR at once. */
+static bool connection_gone(struct session *s)
+{
+	struct pollfd p = { .fd = s->fd };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* A client of the volume's socket; a request to attach while the current
+ * connection is on its way out waits in pending until it is gone. */
+static bool volume_request(struct volume *vol, struct session *s, const char *mnt,
+			   bool serving, struct volume_req *pending)
+{
+	struct volume_req r;
+	if (volume_take(vol, &r) < 0)
+		return false;
+	char text[PATH_MAX + 256];
+	switch (r.cmd) {
+	case VOLUME_INFO:
+		snprintf(text, sizeof(text), "%s\t%d\t%s\tinodes %llu\tbytes %llu",
+			 volume_name(vol), (int)getpid(), serving ? mnt : "-",
+			 (unsigned long long)memfs_inode_count(s->fs),
+			 (unsigned long long)memfs_byte_count(s->fs));
+		volume_answer(&r, 0, text);
+		return false;
+	case VOLUME_DESTROY:
+		if (serving && (pending->client >= 0 || !connection_gone(s))) {
+			snprintf(text, sizeof(text), "mounted on %s: unmount it first", mnt);
+			volume_answer(&r, -EBUSY, text);
+			return false;
+		}
+		*pending = r;
+		return !serving; /* answered once the socket is gone */
+	case VOLUME_ATTACH:
+		if (serving && (pending->client >= 0 || !connection_gone(s))) {
+			snprintf(text, sizeof(text), "mounted on %s (one mount at a time)", mnt);
+			volume_answer(&r, -EBUSY, text);
+		} else {
+			*pending = r;
+		}
+		return false;
+	}
+	return false;
+}
+
+static int serve(struct session *s, char *mnt, struct volume *vol, bool dp)
 {
 	sigset_t set;
 	control_signals(&set);
@@ -192,13 +290,42 @@ static int serve(struct session *s, const char *mnt)
 		msg("signalfd: %s", strerror(errno));
 		return 1;
 	}
-	bool unmounting = false, stopping = false;
-	while (session_running(s)) {
-		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
-				       { .fd = s->done_fd, .events = POLLIN } };
+	bool unmounting = false, stopping = false, serving = true, destroy = false;
+	int status = 0;
+	struct volume_req pending = { .client = -1, .fd = -1 };
+	while (serving || (vol && !unmounting && !destroy)) {
+		if (serving && !session_running(s)) {
+			/* the connection is gone: a volume waits for the next */
+			session_join(s);
+			status |= __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? 1 : 0;
+			serving = false;
+			if (!vol || unmounting || status)
+				break;
+			session_free(s);
+			close(s->fd);
+			s->fd = -1;
+			memfs_disconnect(s->fs);
+			debug("volume %s: connection ended, %llu inodes kept", volume_name(vol),
+			      (unsigned long long)memfs_inode_count(s->fs));
+		}
+		if (!serving && pending.client >= 0) {
+			if (pending.cmd == VOLUME_DESTROY) {
+				destroy = true;
+				break;
+			}
+			char why[512];
+			int res = volume_connect(s, &pending, dp, mnt, why, sizeof(why));
+			volume_answer(&pending, res, res ? why : NULL);
+			serving = res == 0;
+			stopping = false;
+			continue;
+		}
+		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN },
+				       { .fd = serving ? s->done_fd : -1, .events = POLLIN },
+				       { .fd = vol ? volume_fd(vol) : -1, .events = POLLIN } };
 		/* A worker busy with a request when told to stop misses the
 		 * signal and blocks in read again: tell it again. */
-		int n = poll(p, 2, stopping ? 100 : -1);
+		int n = poll(p, 3, stopping ? 100 : -1);
 		if (n == 0 && stopping)
 			session_stop(s);
 		if (n <= 0)
@@ -209,6 +336,10 @@ static int serve(struct session *s, const char *mnt)
 			session_stop(s);
 			stopping = true;
 		}
+		if (p[2].revents & POLLIN)
+			destroy = volume_request(vol, s, mnt, serving, &pending) && !serving;
+		if (destroy)
+			break;
 		struct signalfd_siginfo si;
 		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
@@ -221,6 +352,8 @@ static int serve(struct session *s, const char *mnt)
 		if (unmounting)
 			continue;
 		unmounting = true;
+		if (!serving)
+			break; /* a volume with no mount: its files go */
 		int res = mount_remove(mnt);
 		if (res < 0)
 			msg("unmounting %s: %s", mnt, strerror(-res));
@@ -231,9 +364,14 @@ static int serve(struct session *s, const char *mnt)
 			stopping = true;
 		}
 	}
-	session_join(s);
+	if (vol) {
+		/* gone from the directory before the destroyer hears so */
+		volume_close(vol);
+		volume_answer(&pending, pending.cmd == VOLUME_DESTROY ? 0 : -ESHUTDOWN,
+			      pending.cmd == VOLUME_DESTROY ? NULL : "the volume's daemon is ending");
+	}
 	close(sfd);
-	return __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? 1 : 0;
+	return status;
 }
 
 /* The daemon works from /: keep the path the user meant. */
@@ -252,6 +390,10 @@ int main(int argc, char **argv)
 	static struct cli c;
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "volumes"))
+		return volume_list_main();
+	if (argc > 1 && !strcmp(argv[1], "destroy"))
+		return volume_destroy_main(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "--list-fields")) {
 		fields_print(stdout);
 		return fflush(stdout) ? 1 : 0;
@@ -271,6 +413,8 @@ int main(int argc, char **argv)
 		fail(EXIT_USAGE, "%s", err);
 	if (source)
 		o.fsname = source;
+	if (o.volume && !*o.volume)
+		o.volume = o.fsname;
 	if (opts_check(&o, err, sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);
 	if (mount_check_point(c.mountpoint, err, sizeof(err)) < 0)
@@ -278,12 +422,29 @@ int main(int argc, char **argv)
 	char mnt[PATH_MAX];
 	if (!realpath(c.mountpoint, mnt))
 		fail(1, "%s: %s", c.mountpoint, strerror(errno));
+	if (o.remount) {
+		if (mount_remount(&o, mnt, err, sizeof(err)) < 0)
+			fail(1, "%s", err);
+		return 0;
+	}
 	static char stats_path[PATH_MAX], control_path[PATH_MAX];
 	o.session.stats_path = absolute("stats", o.session.stats_path, stats_path);
 	o.control_path = absolute("control", o.control_path, control_path);
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+	/* A volume kept by a daemon is mounted here and served there. */
+	struct volume *vol = NULL;
+	for (int tries = 0; o.volume && !vol; tries++) {
+		int res = volume_attach(&o, mnt, err, sizeof(err));
+		if (res == 0)
+			return 0;
+		if (res != -ENOENT || tries == 2)
+			fail(1, "%s", err);
+		vol = volume_open(o.volume, err, sizeof(err));
+		if (!vol && errno != EEXIST) /* EEXIST: another just took it */
+			fail(1, "%s", err);
+	}
 	int notify_fd = c.foreground ? -1 : daemonize();
 	if (chdir("/") < 0)
 		fail(1, "chdir /: %s", strerror(errno));
@@ -295,21 +456,24 @@ int main(int argc, char **argv)
 	struct memfs_config fc = {
 		.max_bytes = o.size, .max_inodes = o.nr_inodes,
 		.root_mode = o.mode, .root_uid = o.uid, .root_gid = o.gid,
-		.check_perms = !o.default_permissions,
+		.check_perms = !o.default_permissions, .posix_acl = o.session.posix_acl,
 	};
 	int res = memfs_new(&s.fs, &fc);
 	if (res < 0)
 		fail(1, "memory filesystem: %s", strerror(-res));
+	set_atime(s.fs, o.mount_flags);
 	if (o.control_path && !(s.ctl = control_open(o.control_path, err, sizeof(err))))
 		fail(1, "%s", err);
 	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0) {
 		control_close(s.ctl);
+		volume_close(vol);
 		fail(1, "%s", err);
 	}
 	res = session_init(&s, fd);
 	if (res < 0) {
 		mount_remove(mnt);
 		control_close(s.ctl);
+		volume_close(vol);
 		fail(1, "INIT on %s: %s", mnt, strerror(-res));
 	}
 
@@ -321,6 +485,7 @@ int main(int argc, char **argv)
 	if (res < 0) {
 		mount_remove(mnt);
 		control_close(s.ctl);
+		volume_close(vol);
 		fail(1, "starting workers: %s", strerror(-res));
 	}
 	if (s.ctl && (res = control_start(s.ctl, &s, mnt)) < 0)
@@ -333,17 +498,18 @@ int main(int argc, char **argv)
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
 	report_ready(&notify_fd);
-	int status = serve(&s, mnt);
+	int status = serve(&s, mnt, vol, o.default_permissions);
 	control_close(s.ctl);
 	s.ctl = NULL;
 	struct statfs sf; /* statfs always asks the server: no cache answers it */
-	if (statfs(mnt, &sf) < 0 && errno == ENOTCONN)
+	if (!o.volume && statfs(mnt, &sf) < 0 && errno == ENOTCONN)
 		msg("%s: the connection was aborted; the mount stays until unmounted", mnt);
 	res = stats_write(&s);
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
 	session_free(&s);
-	close(fd);
+	if (s.fd >= 0)
+		close(s.fd);
 	fault_list_free(&s.faults);
 	memfs_free(s.fs);
 	return status;

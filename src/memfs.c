@@ -243,6 +243,20 @@ void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup)
 	put_locked(fs, i);
 }
 
+void memfs_disconnect(struct memfs *fs)
+{
+	uint64_t end = __atomic_load_n(&fs->next_ino, __ATOMIC_ACQUIRE);
+	for (uint64_t n = MEMFS_ROOT; n < end; n++) {
+		struct inode *i = get(fs, n);
+		if (!i)
+			continue;
+		lock(&i->lock);
+		forget_opens(fs, i);
+		i->nlookup = n == MEMFS_ROOT; /* the next kernel's root reference */
+		put_locked(fs, i);
+	}
+}
+
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 {
 	wait_for_forgets(fs);

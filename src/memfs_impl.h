@@ -47,6 +47,8 @@ struct data {
  * FORGET.  The low bits of flags are the user's MEMFS_FL_* (chattr). */
 #define INODE_ORPHAN (1u << 31)
 #define FL_UNCHANGEABLE (MEMFS_FL_IMMUTABLE | MEMFS_FL_APPEND)
+/* what a new file takes from its directory (tmpfs's SHMEM_FL_INHERITED) */
+#define FL_INHERITED (MEMFS_FL_NODUMP | MEMFS_FL_NOATIME)
 
 struct inode {
 	lock_t lock;
@@ -90,6 +92,7 @@ struct memfs {
 	/* Data files' descriptors: past the budget, idle ones are closed
 	 * (files in the private tmpfs can be opened again by name). */
 	uint64_t nfds, fd_budget, evict_cursor; /* atomics */
+	unsigned atime; /* atomic: MEMFS_ATIME_* of the mount served now */
 };
 
 static inline struct stamp stamp_of(struct timespec ts)
@@ -147,7 +150,8 @@ void publish(struct memfs *fs, struct inode *i);
 
 /* attr.c */
 void fill_attr(const struct inode *i, struct memfs_attr *a);
-void touch_atime(struct inode *i);
+void touch_atime(struct memfs *fs, struct inode *i);
+bool atime_due(struct memfs *fs, const struct inode *i, struct stamp t);
 void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a);
 void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
 
@@ -164,6 +168,13 @@ int may_xattr(const struct memfs *fs, const struct memfs_cred *cr,
 	      const struct inode *i, const char *name, int mask);
 int may_link(const struct memfs *fs, const struct memfs_cred *cr, const struct inode *i);
 
+/* acl.c */
+extern const char acl_access_name[], acl_default_name[];
+int acl_check(const void *value, size_t size);
+bool acl_set_access(struct inode *i, void *value, size_t size, bool kill_sgid);
+void acl_chmod(struct inode *i);
+int acl_inherit(struct inode *d, struct inode *i, uint32_t umask);
+
 /* namei.c */
 void lock_two(struct inode *a, struct inode *b);
 
@@ -175,5 +186,6 @@ void free_data(struct memfs *fs, struct inode *i);
 int data_fd(struct memfs *fs, struct inode *i, bool create);
 void take_in_passthrough(struct memfs *fs, struct inode *i);
 int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size);
+void forget_opens(struct memfs *fs, struct inode *i);
 
 #endif

@@ -148,6 +148,8 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 		err = -EEXIST;
 	else
 		err = may(fs, cr, d, W_OK | X_OK);
+	if (!err)
+		err = acl_inherit(d, i, cr->umask);
 	if (!err && name)
 		err = dir_add(d->u.dir, name, (size_t)len, i);
 	if (err) {
@@ -158,6 +160,7 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 	}
 	i->uid = cr->uid;
 	i->gid = cr->gid;
+	i->flags |= d->flags & FL_INHERITED;
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		i->u.rdev = rdev;
 	if (d->mode & S_ISGID) { /* set-group-id directories pass on their group */
@@ -218,7 +221,7 @@ ssize_t memfs_readlink(struct memfs *fs, uint64_t ino, char *buf, size_t size)
 	lock(&i->lock);
 	size_t n = i->size < size ? i->size : size;
 	memcpy(buf, i->u.target, n);
-	touch_atime(i);
+	touch_atime(fs, i);
 	unlock(&i->lock);
 	return (ssize_t)n;
 }
@@ -404,16 +407,22 @@ static int check_rename(struct memfs *fs, const struct memfs_cred *cr,
 }
 
 /* The whiteout a RENAME_WHITEOUT leaves, not yet named: a character
- * device 0:0 with no permission bits, owned as a new file in dir is. */
+ * device 0:0 with no permission bits, owned as a new file in dir (locked)
+ * is, and like one given dir's default ACL, as tmpfs's shmem_whiteout. */
 static int new_whiteout(struct memfs *fs, const struct memfs_cred *cr,
-			const struct inode *dir, struct inode **out)
+			struct inode *dir, struct inode **out)
 {
 	struct inode *i;
 	int err = new_inode(fs, S_IFCHR, &i);
+	if (!err && (err = acl_inherit(dir, i, 0))) {
+		lock(&i->lock);
+		put_locked(fs, i);
+	}
 	if (err)
 		return err;
 	i->uid = cr->uid;
 	i->gid = dir->mode & S_ISGID ? dir->gid : cr->gid;
+	i->flags |= dir->flags & FL_INHERITED;
 	i->u.rdev = 0;
 	*out = i;
 	return 0;
@@ -607,7 +616,7 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 			break;
 	}
 out:
-	touch_atime(d);
+	touch_atime(fs, d);
 	unlock(&d->lock);
 	return 0;
 }

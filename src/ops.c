@@ -116,6 +116,14 @@ static void op_setattr(struct req *r)
 	reply_attr(r, memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a), &a);
 }
 
+/* With FUSE_DONT_MASK the caller's umask is ours to apply (or not, under
+ * a default ACL); else the kernel applied it. */
+static void take_umask(struct req *r, uint32_t umask)
+{
+	if (r->w->s->flags & FUSE_DONT_MASK)
+		r->cr.umask = umask;
+}
+
 static void make_node(struct req *r, size_t fixed, uint32_t mode, uint32_t rdev)
 {
 	const char *name = name_at(r, fixed);
@@ -128,12 +136,14 @@ static void make_node(struct req *r, size_t fixed, uint32_t mode, uint32_t rdev)
 static void op_mknod(struct req *r)
 {
 	const struct fuse_mknod_in *in = ARG(struct fuse_mknod_in);
+	take_umask(r, in->umask);
 	make_node(r, sizeof(*in), in->mode, in->rdev);
 }
 
 static void op_mkdir(struct req *r)
 {
 	const struct fuse_mkdir_in *in = ARG(struct fuse_mkdir_in);
+	take_umask(r, in->umask);
 	make_node(r, sizeof(*in), S_IFDIR | (in->mode & 07777), 0);
 }
 
@@ -240,6 +250,7 @@ static void op_create(struct req *r)
 		return reply_err(r, -EINVAL);
 	struct memfs *fs = r->w->s->fs;
 	struct memfs_attr a;
+	take_umask(r, in->umask);
 	int err = memfs_mknod(fs, &r->cr, r->h->nodeid, name, S_IFREG | (in->mode & 07777), 0, &a);
 	if (err)
 		return reply_err(r, err);
@@ -424,8 +435,13 @@ static void op_setxattr(struct req *r)
 	size_t value_off = (size_t)(name - r->arg) + strlen(name) + 1;
 	if (in->size > r->arglen - value_off)
 		return reply_err(r, -EINVAL);
+	int flags = (int)in->flags;
+	if (flags & MEMFS_XATTR_KILL_SGID) /* not a flag of setxattr(2) */
+		return reply_err(r, -EINVAL);
+	if (fixed == sizeof(*in) && (in->setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID))
+		flags |= MEMFS_XATTR_KILL_SGID;
 	reply_err(r, memfs_setxattr(r->w->s->fs, &r->cr, r->h->nodeid, name,
-				    r->arg + value_off, in->size, (int)in->flags));
+				    r->arg + value_off, in->size, flags));
 }
 
 /* GETXATTR and LISTXATTR: a size of 0 asks how much room is needed. */
@@ -528,6 +544,7 @@ static void op_tmpfile(struct req *r)
 	const struct fuse_create_in *in = ARG(struct fuse_create_in);
 	struct memfs *fs = r->w->s->fs;
 	struct memfs_attr a;
+	take_umask(r, in->umask);
 	int err = memfs_tmpfile(fs, &r->cr, r->h->nodeid, in->mode, &a);
 	if (err)
 		return reply_err(r, err);

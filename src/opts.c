@@ -32,6 +32,7 @@ void opts_defaults(struct options *o)
 		.subtype = "ramfuse",
 		.mount_flags = MS_NOSUID | MS_NODEV,
 		.default_permissions = true,
+		.acl = true,
 		.size = ram_bytes() / 2,          /* as tmpfs */
 		.nr_inodes = ram_bytes() / 8192,  /* as tmpfs: half the pages */
 		.mode = 01777,
@@ -158,6 +159,12 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		o->default_permissions = true;
 	else if (IS("nodefault_permissions") && !val)
 		o->default_permissions = false;
+	else if (IS("remount") && !val)
+		o->remount = true;
+	else if (IS("acl") && !val)
+		o->acl = true;
+	else if (IS("noacl") && !val)
+		o->acl = false;
 	else if (IS("noclone_fd") && !val)
 		o->session.clone_fd = false;
 	else if (IS("clone_fd") && !val)
@@ -231,6 +238,8 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
 		bad = *val ? 0 : -EINVAL;
+	} else if (IS("volume")) {
+		o->volume = val ? val : "";
 	} else if (IS("control") && val) {
 		o->control_path = val;
 		bad = *val ? 0 : -EINVAL;
@@ -257,6 +266,11 @@ int opts_check(const struct options *o, char *err, size_t errlen)
 	if (!len || len > OPTS_FSNAME_MAX) {
 		snprintf(err, errlen, "fsname (the mount source) must be 1..%d bytes, not %zu",
 			 OPTS_FSNAME_MAX, len);
+		return -EINVAL;
+	}
+	if (o->volume && o->control_path) {
+		snprintf(err, errlen, "volume cannot be used with control= (a volume's "
+			 "connections come and go)");
 		return -EINVAL;
 	}
 	len = strlen(o->subtype);
@@ -286,5 +300,8 @@ int opts_parse(struct options *o, char *list, char *err, size_t errlen)
 	/* Whoever names how long names are cached means misses too. */
 	if (!negative_timeout_set && (entry_timeout_set || !o->default_permissions))
 		o->session.negative_timeout_ns = o->session.entry_timeout_ns;
+	/* FUSE_POSIX_ACL turns the kernel's permission checks on: ACLs come
+	 * only with them */
+	o->session.posix_acl = o->acl && o->default_permissions;
 	return 0;
 }

@@ -13,12 +13,16 @@ struct options {
 	const char *fsname, *subtype;
 	unsigned long mount_flags; /* MS_* */
 	bool allow_other, default_permissions;
+	bool acl; /* POSIX ACLs, with default_permissions */
+	bool remount; /* mount -o remount: new generic flags for a mount */
 	uint32_t max_read; /* 0: the kernel's default */
 	/* the memory filesystem */
 	uint64_t size, nr_inodes;
 	uint32_t mode, uid, gid;
 	/* the control socket */
 	const char *control_path;
+	/* volume=NAME, or "" for the bare option (the mount source names it) */
+	const char *volume;
 	/* the session */
 	struct session_config session;
 };

@@ -74,7 +74,7 @@ static void print_flags(uint64_t flags)
 		[4] = "export_support", [5] = "big_writes", [6] = "dont_mask",
 		[10] = "flock_locks", [12] = "auto_inval_data", [13] = "readdirplus",
 		[14] = "readdirplus_auto", [15] = "async_dio", [16] = "writeback_cache",
-		[18] = "parallel_dirops", [19] = "handle_killpriv", [22] = "max_pages",
+		[18] = "parallel_dirops", [19] = "handle_killpriv", [20] = "posix_acl", [22] = "max_pages",
 		[23] = "cache_symlinks", [28] = "handle_killpriv_v2",
 		[29] = "setxattr_ext", [30] = "init_ext", [37] = "passthrough",
 		[39] = "has_resend", [41] = "over_io_uring",
@@ -142,6 +142,8 @@ int session_init(struct session *s, int fd)
 		if ((offered & FUSE_INIT_EXT) && (size_t)n >= sizeof(*h) + sizeof(*in))
 			offered |= (uint64_t)in->flags2 << 32;
 		uint64_t want = wanted_flags;
+		if (s->cfg.posix_acl)
+			want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
 		bool pt_possible = (offered & FUSE_PASSTHROUGH) && have_cap_sys_admin();
 		if (s->cfg.passthrough == PASSTHROUGH_ON && !pt_possible) {
 			msg("passthrough=on: %s", !(offered & FUSE_PASSTHROUGH)

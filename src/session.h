@@ -23,6 +23,7 @@ struct session_config {
 	enum passthrough_mode passthrough;
 	const char *stats_path;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
+	bool posix_acl; /* FUSE_POSIX_ACL and FUSE_DONT_MASK: ACLs and umask are ours */
 	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */
 	unsigned nfaults;
 };

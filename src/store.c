@@ -17,6 +17,7 @@
 #define MOUNT_ATTR_NOSUID 0x2
 #define MOUNT_ATTR_NODEV 0x4
 #define MOUNT_ATTR_NOEXEC 0x8
+#define MOUNT_ATTR_STRICTATIME 0x20
 
 static int set(int fsfd, const char *key, const char *value)
 {
@@ -46,7 +47,8 @@ int store_init(struct store *st, uint64_t max_bytes, bool memfd)
 		return 0;
 	}
 	st->mnt_fd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
-				  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+				  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+				  MOUNT_ATTR_STRICTATIME); /* memfs_set_atime() filters */
 	if (st->mnt_fd < 0)
 		debug("fsmount: %m: file data goes to memfds");
 	close(fsfd);
