@@ -172,6 +172,8 @@ int stats_wait_fds(struct ramfuse *rf, int nfds, long long min, int timeout_ms);
 /* mount a tmpfs on a fresh temp dir (dir gets the path) / undo it */
 int tmpfs_mount(char *dir, size_t len, const char *opts);
 void tmpfs_umount(const char *dir);
+/* tmpfs keeps user.* xattrs only since Linux 6.6 (test/oracle.c) */
+bool tmpfs_has_user_xattrs(const char *tmp);
 
 /* fill buf with a position-dependent byte pattern for file offset off */
 void pattern_fill(unsigned char *buf, size_t len, unsigned long long off,

@@ -428,13 +428,20 @@ TEST_F(sec, permissions_as_the_kernel)
 		  { 0 }, NULL, -EPERM },
 	};
 
+	/* tmpfs keeps user.* xattrs only since 6.6: no oracle for them before */
+	bool user_xattrs = tmpfs_has_user_xattrs(self->roots[0]);
+
+	if (!user_xattrs)
+		TH_LOG("tmpfs has no user.* xattrs (Linux < 6.6): their cases are left out");
 	for (int k = 0; k < 2; k++) {
 		const char *r = self->roots[k];
 		int fd = open(P(r, "secret"), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 
 		ASSERT_LE(0, fd);
 		close(fd);
-		ASSERT_EQ(0, setxattr(P(r, "secret"), "user.a", "x", 1, 0)) TH_LOG("%s", fsname[k]);
+		if (user_xattrs)
+			ASSERT_EQ(0, setxattr(P(r, "secret"), "user.a", "x", 1, 0))
+				TH_LOG("%s", fsname[k]);
 		ASSERT_EQ(0, chown(P(r, "secret"), 1001, 1001));
 		fd = open(P(r, "ro"), O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
 		ASSERT_LE(0, fd);
@@ -454,6 +461,8 @@ TEST_F(sec, permissions_as_the_kernel)
 		int got[2];
 
 		if (c[i].fn == do_link && !protected_hardlinks())
+			continue;
+		if (c[i].fn == do_xattr && !strncmp(c[i].xa.name, "user.", 5) && !user_xattrs)
 			continue;
 		for (int k = 0; k < 2; k++)
 			got[k] = as(c[i].uid, c[i].uid, c[i].drop, c[i].fn, self->roots[k],
