@@ -5,6 +5,8 @@
 #   make vm-selftest  the QEMU runner's own tests
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make kselftest-compat  the tests against the kernel's kselftest harness,
+#                   kernel selftests against ours (scripts/kselftest-compat)
 #   make check SANITIZE=1  the suite with the daemon and tests built with
 #                   glibc + ASan/UBSan (in build-san/); any report fails it
 
@@ -98,6 +100,12 @@ lint:
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
 	done; echo "lint: clang clean"
 
+# the harness both ways: the suite built against the kernel's
+# kselftest_harness.h, kernel selftests against test/harness.h (needs
+# linux-source-6.12); KSELFTEST_RUN=1 also runs both and compares
+kselftest-compat: all
+	scripts/kselftest-compat $(if $(KSELFTEST_RUN),--run)
+
 # QEMU test VM (vm/README.md); Debian's kernels come from apt via scripts/get-kernel
 VM_ARGS ?=
 
@@ -118,6 +126,7 @@ install: $(B)/ramfuse
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san
+	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest $(B)/kselftest build-san
 
-.PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs
+.PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs \
+	kselftest-compat
