@@ -5,6 +5,7 @@
 #   make vm-selftest  the QEMU runner's own tests
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make size       what each module costs in build/ramfuse
 #   make kselftest-compat  the tests against the kernel's kselftest harness,
 #                   kernel selftests against ours (scripts/kselftest-compat)
 #   make check SANITIZE=1  the suite with the daemon and tests built with
@@ -100,6 +101,12 @@ lint:
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
 	done; echo "lint: clang clean"
 
+# what each module costs in build/ramfuse (scripts/size): the same link,
+# with a map and without -s
+size: $(B)/ramfuse
+	$(Q)$(CC) $(filter-out -s,$(LDFLAGS)) -Wl,-Map=$(B)/ramfuse.map -o $(B)/ramfuse.sym $(OBJS)
+	$(Q)scripts/size $(B)/ramfuse.map $(B)/ramfuse
+
 # the harness both ways: the suite built against the kernel's
 # kselftest_harness.h, kernel selftests against test/harness.h (needs
 # linux-source-6.12); KSELFTEST_RUN=1 also runs both and compares
@@ -129,4 +136,4 @@ clean:
 	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest $(B)/kselftest build-san
 
 .PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs \
-	kselftest-compat
+	kselftest-compat size
