@@ -8,6 +8,9 @@
 #   make size       what each module costs in build/ramfuse
 #   make kselftest-compat  the tests against the kernel's kselftest harness,
 #                   kernel selftests against ours (scripts/kselftest-compat)
+#   make fuzz       the request fuzzer (clang libFuzzer, glibc) for
+#                   FUZZ_SECONDS (60); findings in build-fuzz/crashes/
+#   make one-test SRC=x_test.c OUT=bin  one test file against harness.h and fuse_raw.h
 #   make check SANITIZE=1  the suite with the daemon and tests built with
 #                   glibc + ASan/UBSan (in build-san/); any report fails it
 
@@ -40,6 +43,9 @@ SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard test/*_test.c))
 TEST_BINS := $(TEST_SRCS:test/%.c=$(B)/test/%)
+# reproducers of kernel bugs (test/repro/) run with the suite as repro_*
+REPRO_SRCS := $(sort $(wildcard test/repro/*_test.c))
+REPRO_BINS := $(REPRO_SRCS:test/repro/%.c=$(B)/test/repro_%)
 RUNNER_SRCS := test/runner.c test/junit.c
 TEST_LIB  := $(filter-out $(TEST_SRCS) $(RUNNER_SRCS),$(sort $(wildcard test/*.c)))
 TEST_HDRS := $(wildcard test/*.h)
@@ -58,11 +64,32 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-tests: $(TEST_BINS) $(B)/test/run-tests
+tests: $(TEST_BINS) $(REPRO_BINS) $(B)/test/readme_example_test $(B)/test/run-tests
 
 $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+$(B)/test/repro_%: test/repro/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# the README's fuse_raw example (the indented block after the line
+# "<!-- example: fuse_raw -->") runs with the suite, so it cannot rot
+$(B)/readme_example.c: README.md | $(B)/test
+	$(Q)sed -n '/^<!-- example: fuse_raw -->$$/,/^<!-- end -->$$/{/^$$/p;s/^    //p;}' $< >$@
+	$(Q)grep -q TEST_HARNESS_MAIN $@ || { echo "README.md: no fuse_raw example" >&2; rm -f $@; exit 1; }
+
+$(B)/test/readme_example_test: $(B)/readme_example.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# any one test file, e.g. a reproducer kept elsewhere (vm/run --test uses it):
+#   make one-test SRC=path/x_test.c OUT=path/x_test
+one-test:
+	@test -n "$(SRC)" && test -n "$(OUT)" || { echo "make one-test: give SRC=FILE.c and OUT=BINARY" >&2; exit 2; }
+	@mkdir -p $(dir $(OUT))
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $(OUT) $(SRC) $(TEST_LIB)
 
 $(B)/test/run-tests: $(RUNNER_SRCS) test/junit.h | $(B)/test
 	@echo "  CC      $@"
@@ -95,7 +122,7 @@ check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
 
 lint:
-	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) $(RUNNER_SRCS) vm/init.c vm/selftest-standin.c; do \
+	@for f in $(SRCS) $(TEST_SRCS) $(REPRO_SRCS) $(TEST_LIB) $(RUNNER_SRCS) vm/init.c vm/selftest-standin.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
 			-isystem $$($(CLANG) -print-resource-dir)/include \
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
@@ -112,6 +139,33 @@ size: $(B)/ramfuse
 # linux-source-6.12); KSELFTEST_RUN=1 also runs both and compares
 kselftest-compat: all
 	scripts/kselftest-compat $(if $(KSELFTEST_RUN),--run)
+# The fuzzer: libFuzzer with ASan and UBSan, glibc, host only.  The seed
+# corpus is generated (test/fuzz/seeds.c); what the fuzzer learns stays in
+# build-fuzz/corpus between runs.
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FB := build-fuzz
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -pthread \
+               -fno-omit-frame-pointer -fno-sanitize-recover=all -Isrc -Itest/fuzz
+FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
+
+$(FB)/fuzz: test/fuzz/fuzz.c test/fuzz/fuzz.h $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+		test/fuzz/fuzz.c $(FUZZ_SRCS)
+
+$(FB)/seeds: test/fuzz/seeds.c test/fuzz/fuzz.h src/fuse_abi.h
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ test/fuzz/seeds.c
+
+fuzz: $(FB)/fuzz $(FB)/seeds
+	$(Q)rm -rf $(FB)/seeds.d && $(FB)/seeds $(FB)/seeds.d
+	$(Q)mkdir -p $(FB)/corpus $(FB)/crashes
+	$(FB)/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=20 \
+		-rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
+		-artifact_prefix=$(FB)/crashes/ $(FUZZ_ARGS) $(FB)/corpus $(FB)/seeds.d
 
 # QEMU test VM (vm/README.md); Debian's kernels come from apt via scripts/get-kernel
 VM_ARGS ?=
@@ -137,3 +191,6 @@ clean:
 
 .PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs \
 	kselftest-compat size
+	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
+
+.PHONY: all tests check check-long lint fuzz install clean vm-check vm-selftest initramfs one-test

@@ -17,6 +17,8 @@ struct options {
 	/* the memory filesystem */
 	uint64_t size, nr_inodes;
 	uint32_t mode, uid, gid;
+	/* the control socket */
+	const char *control_path;
 	/* the session */
 	struct session_config session;
 };

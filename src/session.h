@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "control.h"
 #include "dev.h"
 #include "fault.h"
 #include "fuse_abi.h"
@@ -20,7 +22,7 @@ struct session_config {
 	enum passthrough_mode passthrough;
 	const char *stats_path;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
-	struct fault faults[FAULT_MAX];
+	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */
 	unsigned nfaults;
 };
 
@@ -57,6 +59,8 @@ struct session {
 	int failed;        /* atomic: a worker hit a fatal error */
 	uint64_t backing_opened, backing_closed; /* atomics */
 	uint64_t stats_seq;
+	struct control *ctl; /* -o control=, or NULL */
+	struct fault_list faults;
 };
 
 int session_init(struct session *s, int fd);
@@ -71,6 +75,7 @@ unsigned session_running(struct session *s);
 void dispatch(struct worker *w, size_t len);
 
 /* stats.c */
+void stats_print(struct session *s, FILE *f);
 int stats_write(struct session *s);
 
 #endif

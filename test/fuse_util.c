@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1043,17 +1044,37 @@ bool opt_has(const char *list, const char *opt)
 	return false;
 }
 
+#define CACHES_LOCK "/tmp/ramfuse-caches.lock"
+
+static int caches_kept = -1; /* our shared lock, for the process's life */
+
+void caches_keep(void)
+{
+	if (caches_kept >= 0)
+		return;
+	caches_kept = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (caches_kept >= 0)
+		flock(caches_kept, LOCK_SH);
+}
+
 int drop_caches(int what)
 {
 	char c = (char)('0' + what);
-	int fd, rc;
+	int fd, lock = -1, rc;
 
+	/* wait for the tests beside us that keep their caches */
+	if (caches_kept < 0) {
+		lock = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+		if (lock >= 0)
+			flock(lock, LOCK_EX);
+	}
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = write(fd, &c, 1) == 1 ? 0 : -1;
-	close(fd);
+	rc = fd >= 0 && write(fd, &c, 1) == 1 ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }
 

@@ -132,8 +132,14 @@ int wait_child(pid_t pid, int timeout_ms);
 bool pid_gone(pid_t pid);
 int wait_pid_gone(pid_t pid, int timeout_ms);
 
-/* echo what > /proc/sys/vm/drop_caches (after sync) */
+/* echo what > /proc/sys/vm/drop_caches (after sync).  That is global: it
+ * would empty the caches a test running beside this one relies on (cached
+ * pages and attributes, notifications), so it first waits for every test
+ * that called caches_keep() (run-tests -j runs binaries side by side).
+ * caches_keep()'s shared lock lasts until the calling process exits: call
+ * it in a fixture's setup, which runs in the test's own process. */
 int drop_caches(int what);
+void caches_keep(void);
 
 /* close every fd >= from */
 void close_fds_from(int from);
