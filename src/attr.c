@@ -25,17 +25,6 @@ void fill_attr(const struct inode *i, struct memfs_attr *a)
 	a->rdev = S_ISCHR(i->mode) || S_ISBLK(i->mode) ? i->u.rdev : 0;
 }
 
-/* relatime: touch atime only when it is older than mtime/ctime or a day. */
-void touch_atime(struct inode *i)
-{
-	if (i->flags & MEMFS_FL_NOATIME)
-		return;
-	struct stamp t = now();
-	if (stamp_le(i->atime, i->mtime) || stamp_le(i->atime, i->ctime) ||
-	    t.sec - i->atime.sec >= 24 * 3600)
-		i->atime = t;
-}
-
 /* Attributes as a caller should see them. */
 void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a)
 {
@@ -52,16 +41,6 @@ int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
 	attr_of(fs, i, out);
 	unlock(&i->lock);
 	return 0;
-}
-
-/* What the VFS drops on write, truncate and chown: set-user-id always;
- * set-group-id when group-executable, or when the caller is neither in
- * the file's group nor root. */
-void kill_suidgid(struct inode *i, const struct memfs_cred *cr)
-{
-	i->mode &= ~S_ISUID;
-	if ((i->mode & S_IXGRP) || (cr->uid != 0 && !cred_in_group(cr, i->gid)))
-		i->mode &= ~S_ISGID;
 }
 
 int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,

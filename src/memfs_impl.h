@@ -132,18 +132,43 @@ static inline struct inode *get(struct memfs *fs, uint64_t ino)
 	return chunk ? __atomic_load_n(&chunk[ino & (CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
 }
 
+/* relatime: touch atime only when it is older than mtime/ctime or a day. */
+static inline void touch_atime(struct inode *i)
+{
+	if (i->flags & MEMFS_FL_NOATIME)
+		return;
+	struct stamp t = now();
+	if (stamp_le(i->atime, i->mtime) || stamp_le(i->atime, i->ctime) ||
+	    t.sec - i->atime.sec >= 24 * 3600)
+		i->atime = t;
+}
+
+/* Two inodes locked in address order (rename, copy_file_range). */
+static inline void lock_two(struct inode *a, struct inode *b)
+{
+	if (a == b) {
+		lock(&a->lock);
+	} else if (a < b) {
+		lock(&a->lock);
+		lock(&b->lock);
+	} else {
+		lock(&b->lock);
+		lock(&a->lock);
+	}
+}
+
 /* memfs.c: the inode table and lifetime */
 int reserve_inode(struct memfs *fs);
 void release_inode(struct memfs *fs);
 void put_locked(struct memfs *fs, struct inode *i);
 int new_inode(struct memfs *fs, uint32_t mode, struct inode **out);
 void publish(struct memfs *fs, struct inode *i);
+void charge(struct memfs *fs, int64_t delta);
+void free_data(struct memfs *fs, struct inode *i);
 
 /* attr.c */
 void fill_attr(const struct inode *i, struct memfs_attr *a);
-void touch_atime(struct inode *i);
 void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a);
-void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
 
 /* perm.c */
 int may(const struct memfs *fs, const struct memfs_cred *cr,
@@ -152,12 +177,9 @@ int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
 	       const struct inode *dir, const struct inode *victim);
 int check_setattr(struct memfs *fs, const struct memfs_cred *cr,
 		  struct inode *i, const struct memfs_setattr *sa);
-
-/* namei.c */
-void lock_two(struct inode *a, struct inode *b);
+void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
 
 /* data.c */
-void free_data(struct memfs *fs, struct inode *i);
 int data_fd(struct memfs *fs, struct inode *i, bool create);
 void take_in_passthrough(struct memfs *fs, struct inode *i);
 int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size);
