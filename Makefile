@@ -187,10 +187,8 @@ install: $(B)/ramfuse
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest $(B)/kselftest build-san
+	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/ramfuse.sym \
+		$(B)/ramfuse.map $(B)/vm $(B)/vmtest $(B)/kselftest build-san build-fuzz
 
-.PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs \
+.PHONY: all tests check check-long lint fuzz install clean vm-check vm-selftest initramfs one-test \
 	kselftest-compat size
-	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
-
-.PHONY: all tests check check-long lint fuzz install clean vm-check vm-selftest initramfs one-test

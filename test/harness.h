@@ -55,8 +55,9 @@
  * brings what the kernel's kselftest.h offers tests: ksft_print_msg(),
  * ksft_test_result_*(), ksft_exit_*(), ARRAY_SIZE, KSFT_* ...  Tests
  * written for either harness build with the other (make kselftest-compat):
- * give an ASSERT/EXPECT that is the body of an if/for/while braces, and
- * use no harness internals (_metadata->results, ...).
+ * give an ASSERT/EXPECT that is the body of an if/for/while braces, use
+ * no harness internals (_metadata->results, ...), and TEST_F_TIMEOUT
+ * rather than TEST_TIMEOUT (ours only).
  */
 #ifndef RAMFUSE_TEST_HARNESS_H
 #define RAMFUSE_TEST_HARNESS_H
