@@ -74,7 +74,8 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (sa->valid & MEMFS_SET_MODE) {
 		uint32_t mode = sa->mode & 07777;
 		/* chmod g+s by one not in the file's group drops it silently */
-		if (fs->cfg.check_perms && cr->uid != 0 && !cred_in_group(cr, i->gid))
+		if (fs->cfg.check_perms && !cred_in_group(cr, i->gid) &&
+		    !cred_capable(cr, CRED_CAP_FSETID))
 			mode &= ~S_ISGID;
 		i->mode = (i->mode & S_IFMT) | mode;
 		changed = true;

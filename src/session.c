@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,6 +34,31 @@ static bool have_cap_sys_admin(void)
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return false;
 	return data[0].effective & (1u << 21);
+}
+
+/* CAP_SYS_ADMIN in our own user namespace is not enough: the kernel wants it
+ * in the initial one for FUSE_DEV_IOC_BACKING_OPEN.  Ask it once, right after
+ * INIT: passthrough=on fails here, auto serves every file without it. */
+static int probe_backing(struct session *s)
+{
+	int mfd = memfd_create("ramfuse-probe", MFD_CLOEXEC);
+	if (mfd < 0)
+		return 0; /* no memfds: the opens will find out */
+	int id = dev_backing_open(s->fd, mfd);
+	close(mfd);
+	if (id > 0) {
+		dev_backing_close(s->fd, id);
+		return 0;
+	}
+	if (s->cfg.passthrough == PASSTHROUGH_ON) {
+		msg("passthrough=on: FUSE_DEV_IOC_BACKING_OPEN: %s (needs CAP_SYS_ADMIN "
+		    "in the initial user namespace)", strerror(-id));
+		return id;
+	}
+	debug("passthrough: FUSE_DEV_IOC_BACKING_OPEN: %s: files are served without it",
+	      strerror(-id));
+	s->flags &= ~FUSE_PASSTHROUGH;
+	return 0;
 }
 
 static int reply_init(int fd, uint64_t unique, const struct fuse_init_out *out, size_t len)
@@ -150,6 +176,8 @@ int session_init(struct session *s, int fd)
 		err = reply_init(fd, h->unique, &out, len);
 		debug("INIT: kernel %u.%u, using 7.%u, max_write %u", in->major, in->minor,
 		      s->minor, MAX_WRITE);
+		if (!err && (s->flags & FUSE_PASSTHROUGH))
+			err = probe_backing(s);
 		print_flags(s->flags);
 		break;
 	}
@@ -162,7 +190,9 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct session *s = w->s;
 	for (;;) {
-		ssize_t n = dev_receive(w->fd, w->in, s->in_size, w->retries, &s->stopping);
+		ssize_t n = (ssize_t)fault_aside_next(w);
+		if (!n)
+			n = dev_receive(w->fd, w->in, s->in_size, w->retries, &s->stopping);
 		if (n < 0) {
 			if (n != -ENODEV && n != -EINTR) {
 				msg("reading /dev/fuse (fd %d): %s", w->fd, strerror((int)-n));
@@ -258,6 +288,7 @@ void session_join(struct session *s)
 			close(w->fd);
 		free(w->in);
 		free(w->out);
+		fault_aside_free(w);
 	}
 }
 
