@@ -5,6 +5,9 @@
 #   make vm-selftest  the QEMU runner's own tests
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make size       what each module costs in build/ramfuse
+#   make kselftest-compat  the tests against the kernel's kselftest harness,
+#                   kernel selftests against ours (scripts/kselftest-compat)
 #   make fuzz       the request fuzzer (clang libFuzzer, glibc) for
 #                   FUZZ_SECONDS (60); findings in build-fuzz/crashes/
 #   make one-test SRC=x_test.c OUT=bin  one test file against harness.h and fuse_raw.h
@@ -137,6 +140,17 @@ lint:
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
 	done; echo "lint: clang clean"
 
+# what each module costs in build/ramfuse (scripts/size): the same link,
+# with a map and without -s
+size: $(B)/ramfuse
+	$(Q)$(CC) $(filter-out -s,$(LDFLAGS)) -Wl,-Map=$(B)/ramfuse.map -o $(B)/ramfuse.sym $(OBJS)
+	$(Q)scripts/size $(B)/ramfuse.map $(B)/ramfuse
+
+# the harness both ways: the suite built against the kernel's
+# kselftest_harness.h, kernel selftests against test/harness.h (needs
+# linux-source-6.12); KSELFTEST_RUN=1 also runs both and compares
+kselftest-compat: all
+	scripts/kselftest-compat $(if $(KSELFTEST_RUN),--run)
 # The fuzzer: libFuzzer with ASan and UBSan, glibc, host only.  The seed
 # corpus is generated (test/fuzz/seeds.c); what the fuzzer learns stays in
 # build-fuzz/corpus between runs.
@@ -185,6 +199,8 @@ install: $(B)/ramfuse
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
+	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/ramfuse.sym \
+		$(B)/ramfuse.map $(B)/vm $(B)/vmtest $(B)/kselftest build-san build-fuzz
 
-.PHONY: all tests check check-long lint fuzz install clean vm-check vm-selftest initramfs one-test
+.PHONY: all tests check check-long lint fuzz install clean vm-check vm-selftest initramfs one-test \
+	kselftest-compat size

@@ -98,6 +98,24 @@ void release_inode(struct memfs *fs)
 	release_ispace(fs, BOGO_INODE_SIZE);
 }
 
+void charge(struct memfs *fs, int64_t delta)
+{
+	__atomic_add_fetch(&fs->nbytes, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+void free_data(struct memfs *fs, struct inode *i)
+{
+	struct data *d = S_ISREG(i->mode) ? i->u.data : NULL;
+	if (!d)
+		return;
+	store_remove(&fs->store, d->fd, i->ino, i->generation);
+	if (d->fd >= 0)
+		__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
+	charge(fs, -(int64_t)d->allocated);
+	free(d);
+	i->u.data = NULL;
+}
+
 static void destroy_inode(struct memfs *fs, struct inode *i)
 {
 	free_data(fs, i);
@@ -279,6 +297,13 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 uint64_t memfs_inode_count(struct memfs *fs)
 {
 	return __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+}
+
+/* Passthrough writes reach the store directly: ask it when it can tell. */
+uint64_t memfs_byte_count(struct memfs *fs)
+{
+	uint64_t used = store_used(&fs->store);
+	return used != UINT64_MAX ? used : __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 }
 
 int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, size_t len)

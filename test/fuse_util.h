@@ -195,7 +195,7 @@ void coarse_clock_tick(void);
 ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off);
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off);
 
-#ifdef RAMFUSE_TEST_HARNESS_H
+#ifdef FIXTURE /* a kselftest harness (ours or the kernel's) is included */
 /*
  * A ready-made fixture: FIXTURE(name) holding one mounted ramfuse
  * (self->rf), with variants threads1 and threads2.  Each setup mounts

@@ -103,8 +103,9 @@ TEST_F(mnt, daemonized)
 		"retry.EAGAIN", "retry.ENOENT", "backing.open", "backing.close",
 		"inodes", "bytes", NULL
 	};
-	for (int i = 0; others[i]; i++)
+	for (int i = 0; others[i]; i++) {
 		EXPECT_LE(0, stats_get(rf, others[i])) TH_LOG("no line %s", others[i]);
+	}
 	EXPECT_EQ(1, stats_get(rf, "inodes"));
 	EXPECT_EQ(0, stats_get(rf, "bytes"));
 
@@ -324,7 +325,7 @@ TEST_F(mnt, mount_t)
 	ASSERT_NE(NULL, realpath(ramfuse_path(), target));
 	if (realpath(sbin_link, cur)) {
 		if (strcmp(cur, target))
-			SKIP(return, "%s exists and is not this ramfuse (%s)",
+			SKIP(return, "%s exists and is not this ramfuse (%.200s)",
 			     sbin_link, cur);
 	} else {
 		if (symlink(target, sbin_link))
