@@ -271,10 +271,11 @@ int volume_take(struct volume *v, struct volume_req *r)
 	while ((n = recvmsg(c, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
 	int fd = -1;
-	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
-		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
-		    h->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(h), sizeof(int));
+	/* one fd in one message: what the mounting side sends */
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+	    h->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(h), sizeof(int));
 	r->client = c;
 	r->fd = fd;
 	if (n != (ssize_t)sizeof(rq) || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
