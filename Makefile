@@ -116,8 +116,12 @@ install: $(B)/ramfuse
 	ln -sf $(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.fuse.ramfuse
 	ln -sf $(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.ramfuse
 
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.fuse.ramfuse \
+		$(DESTDIR)$(SBINDIR)/mount.ramfuse
+
 # build/kernels is the download cache: clean keeps it
 clean:
 	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san
 
-.PHONY: all tests check check-long lint install clean vm-check vm-selftest initramfs
+.PHONY: all tests check check-long lint install uninstall clean vm-check vm-selftest initramfs

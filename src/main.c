@@ -24,17 +24,40 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ramfuse [-f] [-d] [-o OPTIONS] MOUNTPOINT\n"
-		"       mount.fuse.ramfuse SOURCE MOUNTPOINT [-o OPTIONS]\n"
-		"  -f  stay in the foreground\n"
-		"  -d  log every request and reply to stderr (implies -f)\n"
-		"  -o  comma-separated options (repeatable):\n"
-		"      size=N[k|m|g|%%] nr_inodes=N mode=OCTAL uid=N gid=N\n"
-		"      allow_other nodefault_permissions max_read=N fsname=S subtype=S\n"
-		"      threads=N noclone_fd entry_timeout=S attr_timeout=S\n"
-		"      passthrough=auto|on|off stats=PATH, and mount(8)'s generic ones\n"
-		"  -V  print the version\n");
+	fputs("usage: ramfuse [-f] [-d] [-o OPTIONS]... MOUNTPOINT\n"
+	      "       mount.fuse.ramfuse SOURCE MOUNTPOINT [-o OPTIONS]\n"
+	      "  -f, --foreground  stay in the foreground, messages on stderr\n"
+	      "  -d, --debug       log every request and reply (implies -f)\n"
+	      "  -o OPTIONS        comma-separated, repeatable:\n"
+	      "    size=N[k|m|g|t|%]     data limit (0: none)\n"
+	      "    nr_inodes=N[k|m|g]    inode limit (0: none)\n"
+	      "    mode=OCTAL uid=N gid=N  the root directory's\n"
+	      "    allow_other           others may use the mount\n"
+	      "    default_permissions   the kernel checks permissions (default)\n"
+	      "    nodefault_permissions ramfuse checks them\n"
+	      "    max_read=N            largest READ\n"
+	      "    fsname=S subtype=S    mount source, type fuse.S\n"
+	      "    threads=N             worker threads (1..256)\n"
+	      "    clone_fd noclone_fd   a cloned device fd per worker (default) or one\n"
+	      "    nonblock              non-blocking device fds, workers poll\n"
+	      "    entry_timeout=S attr_timeout=S  kernel cache times, seconds\n"
+	      "    passthrough=auto|on|off  the kernel does file I/O itself\n"
+	      "    stats=PATH            counters file (rewritten on SIGUSR1)\n"
+	      "    fault=OP:ACTION[:node=N][:name=S][:count=N]  misbehave on purpose\n"
+	      "    ro rw nosuid suid nodev dev noexec exec sync async dirsync noatime\n"
+	      "    atime nodiratime diratime relatime norelatime strictatime lazytime\n"
+	      "    nolazytime            mount(8)'s generic options\n"
+	      "    defaults auto noauto user nouser users owner group _netdev nofail\n"
+	      "    x-* comment=          fstab words, ignored\n"
+	      "  -h, --help        this text\n"
+	      "  -V, --version     the version\n", f);
+}
+
+static noreturn void print_version(void)
+{
+	printf("ramfuse %s (FUSE protocol %d.%d)\n", VERSION, FUSE_KERNEL_VERSION,
+	       FUSE_KERNEL_MINOR_VERSION);
+	exit(0);
 }
 
 static noreturn void fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -80,6 +103,11 @@ static void parse_helper_args(struct cli *c, int argc, char **argv, const char *
 				fail(EXIT_USAGE, "option %s needs an argument", a);
 			if (a[1] == 'o')
 				add_opts(c, argv[i]);
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			print_version();
 		} else if (!strcmp(a, "-f")) {
 			exit(0); /* mount -f: pretend */
 		} else if (!strcmp(a, "-n") || !strcmp(a, "-s") || !strcmp(a, "-v")) {
@@ -100,6 +128,24 @@ static void parse_helper_args(struct cli *c, int argc, char **argv, const char *
 
 static void parse_args(struct cli *c, int argc, char **argv)
 {
+	/* the long forms, before getopt sees them (getopt_long costs more) */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--version")) {
+			print_version();
+		} else if (!strcmp(a, "--foreground")) {
+			argv[i] = "-f";
+		} else if (!strcmp(a, "--debug")) {
+			argv[i] = "-d";
+		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
+			fail(EXIT_USAGE, "unknown option '%s' (see --help)", a);
+		} else if (!strcmp(a, "-o")) {
+			i++;
+		}
+	}
 	int opt;
 	while ((opt = getopt(argc, argv, "+fdho:V")) != -1) {
 		switch (opt) {
@@ -107,8 +153,7 @@ static void parse_args(struct cli *c, int argc, char **argv)
 		case 'd': c->foreground = true; log_set_debug(true); break;
 		case 'o': add_opts(c, optarg); break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("ramfuse %s (FUSE protocol %d.%d)\n", VERSION,
-				 FUSE_KERNEL_VERSION, FUSE_KERNEL_MINOR_VERSION); exit(0);
+		case 'V': print_version();
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
