@@ -9,13 +9,24 @@
 
 #include "cred.h"
 
+static int proc_dir = AT_FDCWD;
+
+void cred_open_proc(void)
+{
+	/* switch_root moves /proc away from the daemon's root: keep it */
+	int fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		proc_dir = fd;
+}
+
 bool cred_in_group(const struct memfs_cred *cr, uint32_t gid)
 {
 	if (cr->gid == gid)
 		return true;
 	char path[32], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%u/status", cr->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s%u/status", proc_dir == AT_FDCWD ? "/proc/" : "",
+		 cr->pid);
+	int fd = openat(proc_dir, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);

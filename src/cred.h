@@ -7,6 +7,8 @@
 
 #include "memfs.h"
 
+/* Opens /proc now, to read callers' groups after switch_root too. */
+void cred_open_proc(void);
 bool cred_in_group(const struct memfs_cred *cr, uint32_t gid);
 
 #endif

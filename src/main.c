@@ -14,6 +14,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "cred.h"
 #include "log.h"
 #include "mount.h"
 #include "opts.h"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
 	      "    entry_timeout=S attr_timeout=S  kernel cache times, seconds\n"
 	      "    passthrough=auto|on|off  the kernel does file I/O itself\n"
 	      "    stats=PATH            counters file (rewritten on SIGUSR1)\n"
+	      "    log=kmsg|syslog|FILE  messages once serving (default: stderr with -f)\n"
 	      "    fault=OP:ACTION[:node=N][:name=S][:count=N]  misbehave on purpose\n"
 	      "    ro rw nosuid suid nodev dev noexec exec sync async dirsync noatime\n"
 	      "    atime nodiratime diratime relatime norelatime strictatime lazytime\n"
@@ -164,6 +166,27 @@ static void parse_args(struct cli *c, int argc, char **argv)
 		exit(EXIT_USAGE);
 	}
 	c->mountpoint = argv[optind];
+}
+
+/* The directory holding path, opened now so that it stays the same
+ * directory wherever it is moved (switch_root moves /run); *name is the
+ * last component. */
+static int open_parent(const char *path, const char **name)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	*name = slash ? slash + 1 : path;
+	size_t len = slash ? (size_t)(slash - path) : 1;
+	if (len >= sizeof(dir) || !**name)
+		fail(EXIT_USAGE, "stats=%s: not a file name", path);
+	memcpy(dir, slash ? path : ".", len);
+	dir[len] = 0;
+	if (slash == path)
+		strcpy(dir, "/");
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fail(1, "stats=%s: %s: %s", path, dir, strerror(errno));
+	return fd;
 }
 
 /* The parent waits for the daemon to say it serves, then exits with the
@@ -304,16 +327,13 @@ int main(int argc, char **argv)
 	char mnt[PATH_MAX];
 	if (!realpath(c.mountpoint, mnt))
 		fail(1, "%s: %s", c.mountpoint, strerror(errno));
-	static char stats_path[PATH_MAX];
-	if (o.session.stats_path && o.session.stats_path[0] != '/') {
-		/* the daemon works from /: keep the path the user meant */
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)) ||
-		    snprintf(stats_path, sizeof(stats_path), "%s/%s", cwd,
-			     o.session.stats_path) >= (int)sizeof(stats_path))
-			fail(EXIT_USAGE, "stats path '%s' is too long", o.session.stats_path);
-		o.session.stats_path = stats_path;
-	}
+	/* Paths used after start are opened now (README "Paths"). */
+	if (o.session.stats_path)
+		o.session.stats_dir = open_parent(o.session.stats_path, &o.session.stats_name);
+	if (o.log && log_open(o.log, err, sizeof(err)) < 0)
+		fail(1, "%s", err);
+	if (!o.default_permissions)
+		cred_open_proc();
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -358,6 +378,7 @@ int main(int argc, char **argv)
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
 	report_ready(&notify_fd);
+	log_detach();
 	int status = serve(&s, mnt);
 	struct statfs sf; /* statfs always asks the server: no cache answers it */
 	if (statfs(mnt, &sf) < 0 && errno == ENOTCONN)

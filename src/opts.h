@@ -17,6 +17,7 @@ struct options {
 	/* the memory filesystem */
 	uint64_t size, nr_inodes;
 	uint32_t mode, uid, gid;
+	const char *log; /* log=: kmsg, syslog or a file */
 	/* the session */
 	struct session_config session;
 };

@@ -18,7 +18,9 @@ struct session_config {
 	bool clone_fd;
 	uint64_t entry_timeout_ns, attr_timeout_ns;
 	enum passthrough_mode passthrough;
-	const char *stats_path;
+	const char *stats_path; /* as the user wrote it, for messages */
+	const char *stats_name; /* the file in stats_dir, opened at start */
+	int stats_dir;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
 	struct fault faults[FAULT_MAX];
 	unsigned nfaults;

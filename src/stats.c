@@ -16,15 +16,24 @@ static const char *const retry_names[DEV_RETRY_NR] = {
 
 int stats_write(struct session *s)
 {
-	const char *path = s->cfg.stats_path;
-	if (!path)
+	if (!s->cfg.stats_path)
 		return 0;
+	/* relative to the directory opened at start: after switch_root the
+	 * name still means what the user meant (README "Paths") */
+	const char *name = s->cfg.stats_name;
+	int dir = s->cfg.stats_dir;
 	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	FILE *f = fopen(tmp, "we");
-	if (!f)
+	int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
 		return -errno;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlinkat(dir, tmp, 0);
+		return -ENOMEM;
+	}
 	uint64_t ops[FUSE_OPCODE_MAX] = { 0 }, retries[DEV_RETRY_NR] = { 0 }, enoent = 0;
 	uint64_t failed = 0, fault_hits = 0, interrupts = 0, write_max = 0;
 	for (unsigned i = 0; i < s->nworkers; i++) {
@@ -68,9 +77,9 @@ int stats_write(struct session *s)
 	int err = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0 && !err)
 		err = -errno;
-	if (!err && rename(tmp, path) < 0)
+	if (!err && renameat(dir, tmp, dir, name) < 0)
 		err = -errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dir, tmp, 0);
 	return err;
 }
