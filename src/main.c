@@ -44,6 +44,8 @@ static void usage(FILE *f)
 	      "    entry_timeout=S attr_timeout=S  kernel cache times, seconds\n"
 	      "    passthrough=auto|on|off  the kernel does file I/O itself\n"
 	      "    stats=PATH            counters file (rewritten on SIGUSR1)\n"
+	      "    root                  a root filesystem's daemon: named @ramfuse, ignores\n"
+	      "                          SIGTERM/SIGINT/SIGHUP (only umount ends it)\n"
 	      "    log=kmsg|syslog|FILE  messages once serving (default: stderr with -f)\n"
 	      "    fault=OP:ACTION[:node=N][:name=S][:count=N]  misbehave on purpose\n"
 	      "    ro rw nosuid suid nodev dev noexec exec sync async dirsync noatime\n"
@@ -189,6 +191,52 @@ static int open_parent(const char *path, const char **name)
 	return fd;
 }
 
+/*
+ * A root filesystem's daemon must outlive the shutdown's killing spree:
+ * systemd spares processes whose argv[0] starts with '@' ("storage
+ * daemons", at switch-root and shutdown).  Rewrites the argument area in
+ * place (what /proc/PID/cmdline shows) as "@ramfuse" and the rest of the
+ * arguments, cut to fit.  The argv strings are not used afterwards.
+ */
+static void mark_storage_daemon(int argc, char **argv)
+{
+	if (argv[0][0] == '@')
+		return;
+	char *area = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
+	size_t room = (size_t)(end - area), len = 0;
+	char *copy = malloc(room + 1);
+	if (!copy)
+		return;
+	/* all arguments if they fit, else the mountpoint (the last) alone */
+	for (int from = 1; from <= argc; from = argc - 1) {
+		len = (size_t)snprintf(copy, room + 1, "@ramfuse");
+		for (int i = from; i < argc && len < room; i++) {
+			size_t n = strlen(argv[i]);
+			copy[len++] = 0;
+			n = n < room - len ? n : room - len;
+			memcpy(copy + len, argv[i], n);
+			len += n;
+		}
+		size_t want = 8;
+		for (int i = from; i < argc; i++)
+			want += 1 + strlen(argv[i]);
+		if (want <= room || from == argc - 1)
+			break;
+	}
+	if (len > room)
+		len = room;
+	memcpy(area, copy, len);
+	memset(area + len, 0, room + 1 - len);
+	free(copy);
+	/* the kernel thinks the same of us: no OOM kill either */
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "-1000", 5) < 0) { /* not allowed: fine */
+		}
+		close(fd);
+	}
+}
+
 /* The parent waits for the daemon to say it serves, then exits with the
  * status the daemon sends (a closed pipe means it died). */
 static int daemonize(void)
@@ -249,7 +297,7 @@ static void control_signals(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-static int serve(struct session *s, const char *mnt)
+static int serve(struct session *s, const char *mnt, bool root)
 {
 	sigset_t set;
 	control_signals(&set);
@@ -282,6 +330,12 @@ static int serve(struct session *s, const char *mnt)
 			int err = stats_write(s);
 			if (err)
 				msg("writing stats to %s: %s", s->cfg.stats_path, strerror(-err));
+			continue;
+		}
+		if (root) {
+			int sig = (int)si.ssi_signo;
+			msg("%s ignored (-o root): only umount ends it",
+			    sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP");
 			continue;
 		}
 		if (unmounting)
@@ -319,7 +373,7 @@ int main(int argc, char **argv)
 	if (opts_parse(&o, c.opts, err, sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);
 	if (source)
-		o.fsname = source;
+		o.fsname = strdup(source); /* argv may be rewritten (-o root) */
 	if (opts_check(&o, err, sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);
 	if (mount_check_point(c.mountpoint, err, sizeof(err)) < 0)
@@ -377,9 +431,11 @@ int main(int argc, char **argv)
 	res = stats_write(&s);
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
+	if (o.root)
+		mark_storage_daemon(argc, argv);
 	report_ready(&notify_fd);
 	log_detach();
-	int status = serve(&s, mnt);
+	int status = serve(&s, mnt, o.root);
 	struct statfs sf; /* statfs always asks the server: no cache answers it */
 	if (statfs(mnt, &sf) < 0 && errno == ENOTCONN)
 		msg("%s: the connection was aborted; the mount stays until unmounted", mnt);

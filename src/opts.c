@@ -216,6 +216,8 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		return fault_parse(&o->session.faults[o->session.nfaults++], val, err, errlen);
 	} else if (IS("nonblock") && !val) {
 		o->session.nonblock = true;
+	} else if (IS("root") && !val) {
+		o->root = true;
 	} else if (IS("log") && val) {
 		o->log = val;
 		bad = *val ? 0 : -EINVAL;

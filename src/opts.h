@@ -18,6 +18,7 @@ struct options {
 	uint64_t size, nr_inodes;
 	uint32_t mode, uid, gid;
 	const char *log; /* log=: kmsg, syslog or a file */
+	bool root; /* survive shutdown's killing spree */
 	/* the session */
 	struct session_config session;
 };
