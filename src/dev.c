@@ -102,6 +102,26 @@ int dev_send(int fd, uint64_t unique, int error, struct iovec *iov, int iovcnt)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* A reply written as it is, header included (edited on purpose). */
+int dev_write(int fd, const struct iovec *iov, int iovcnt)
+{
+	size_t len = 0;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	ssize_t n = writev(fd, iov, iovcnt);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* A notification: unique 0 and the code in the error field, one writev.
+ * Returns the kernel's answer: 0, or what the kernel found wrong with it
+ * (ENOENT: no such inode or entry in its caches; EINVAL: unknown code). */
+int dev_notify(int fd, int code, struct iovec *iov, int iovcnt)
+{
+	return dev_send(fd, 0, code, iov, iovcnt);
+}
+
 int dev_backing_open(int fd, int backing_fd)
 {
 	struct fuse_backing_map map = { .fd = backing_fd };

@@ -48,13 +48,15 @@ static void usage(FILE *f)
 	      "                          SIGTERM/SIGINT/SIGHUP (only umount ends it)\n"
 	      "    log=kmsg|syslog|FILE  messages once serving (default: stderr with -f)\n"
 	      "    fault=OP:ACTION[:node=N][:name=S][:count=N]  misbehave on purpose\n"
+	      "    control=PATH          a control socket (ramfuse ctl)\n"
 	      "    ro rw nosuid suid nodev dev noexec exec sync async dirsync noatime\n"
 	      "    atime nodiratime diratime relatime norelatime strictatime lazytime\n"
 	      "    nolazytime            mount(8)'s generic options\n"
 	      "    defaults auto noauto user nouser users owner group _netdev nofail\n"
 	      "    x-* comment=          fstab words, ignored\n"
 	      "  -h, --help        this text\n"
-	      "  -V, --version     the version\n", f);
+	      "  -V, --version     the version\n"
+	      "       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n", f);
 }
 
 static noreturn void print_version(void)
@@ -356,9 +358,26 @@ static int serve(struct session *s, const char *mnt, bool root)
 	return __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
+/* The daemon works from /: keep the path the user meant. */
+static const char *absolute(const char *what, const char *path, char buf[PATH_MAX])
+{
+	char cwd[PATH_MAX];
+	if (!path || path[0] == '/')
+		return path;
+	if (!getcwd(cwd, sizeof(cwd)) || snprintf(buf, PATH_MAX, "%s/%s", cwd, path) >= PATH_MAX)
+		fail(EXIT_USAGE, "%s path '%s' is too long", what, path);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static struct cli c;
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "--list-fields")) {
+		fields_print(stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	const char *source = NULL;
@@ -388,6 +407,8 @@ int main(int argc, char **argv)
 		fail(1, "%s", err);
 	if (!o.default_permissions)
 		cred_open_proc();
+	static char control_path[PATH_MAX];
+	o.control_path = absolute("control", o.control_path, control_path);
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -407,11 +428,16 @@ int main(int argc, char **argv)
 	int res = memfs_new(&s.fs, &fc);
 	if (res < 0)
 		fail(1, "memory filesystem: %s", strerror(-res));
-	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0)
+	if (o.control_path && !(s.ctl = control_open(o.control_path, err, sizeof(err))))
 		fail(1, "%s", err);
+	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0) {
+		control_close(s.ctl);
+		fail(1, "%s", err);
+	}
 	res = session_init(&s, fd);
 	if (res < 0) {
 		mount_remove(mnt);
+		control_close(s.ctl);
 		fail(1, "INIT on %s: %s", mnt, strerror(-res));
 	}
 
@@ -422,8 +448,11 @@ int main(int argc, char **argv)
 	res = session_start(&s);
 	if (res < 0) {
 		mount_remove(mnt);
+		control_close(s.ctl);
 		fail(1, "starting workers: %s", strerror(-res));
 	}
+	if (s.ctl && (res = control_start(s.ctl, &s, mnt)) < 0)
+		msg("control=%s: %s", o.control_path, strerror(-res));
 	/* SIGUSR2 interrupts a worker's read (tests count the EINTR retries):
 	 * keep it off this thread so that it reaches one. */
 	sigaddset(&set, SIGUSR2);
@@ -436,6 +465,8 @@ int main(int argc, char **argv)
 	report_ready(&notify_fd);
 	log_detach();
 	int status = serve(&s, mnt, o.root);
+	control_close(s.ctl);
+	s.ctl = NULL;
 	struct statfs sf; /* statfs always asks the server: no cache answers it */
 	if (statfs(mnt, &sf) < 0 && errno == ENOTCONN)
 		msg("%s: the connection was aborted; the mount stays until unmounted", mnt);
@@ -444,6 +475,7 @@ int main(int argc, char **argv)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
 	session_free(&s);
 	close(fd);
+	fault_list_free(&s.faults);
 	memfs_free(s.fs);
 	return status;
 }

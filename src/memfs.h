@@ -83,6 +83,8 @@ void memfs_free(struct memfs *fs);
 int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		 const char *name, struct memfs_attr *out);
 void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup);
+/* The inode PATH names, "/"-separated from the root; no lookup counted. */
+int memfs_resolve(struct memfs *fs, const char *path, uint64_t *ino);
 int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out);
 int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		  const struct memfs_setattr *sa, struct memfs_attr *out);

@@ -71,6 +71,40 @@ int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
 	return 0;
 }
 
+/* For the control socket: the kernel is not asked, no lookup is counted,
+ * no permission checked, and a symlink is a name like any other. */
+int memfs_resolve(struct memfs *fs, const char *path, uint64_t *ino)
+{
+	uint64_t cur = MEMFS_ROOT;
+	for (;;) {
+		path += strspn(path, "/");
+		size_t len = strcspn(path, "/");
+		if (!len)
+			break;
+		if (len > MEMFS_NAME_MAX)
+			return -ENAMETOOLONG;
+		int err;
+		struct inode *d = get_dir(fs, cur, &err);
+		if (!d)
+			return err;
+		lock(&d->lock);
+		if (len == 2 && !memcmp(path, "..", 2)) {
+			cur = d->u.dir->parent;
+		} else if (len != 1 || *path != '.') {
+			struct dentry *de = dir_find(d->u.dir, path, len);
+			if (!de) {
+				unlock(&d->lock);
+				return -ENOENT;
+			}
+			cur = de->inode->ino;
+		}
+		unlock(&d->lock);
+		path += len;
+	}
+	*ino = cur;
+	return 0;
+}
+
 static int check_type(uint32_t mode)
 {
 	switch (mode & S_IFMT) {

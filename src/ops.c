@@ -485,7 +485,7 @@ static void notify_attr_changed(struct worker *w, uint64_t nodeid)
 {
 	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
 	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
-	int err = dev_send(w->fd, 0, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+	int err = dev_notify(w->fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
 	if (err && err != -ENOENT)
 		debug("FUSE_NOTIFY_INVAL_INODE %llu: %s", (unsigned long long)nodeid,
 		      strerror(-err));
@@ -645,6 +645,12 @@ static void op_statx(struct req *r)
 	reply(r, 0, &out, sizeof(out));
 }
 
+/* The answer to a RETRIEVE the control socket sent: no reply to it. */
+static void op_notify_reply(struct req *r)
+{
+	control_notify_reply(r->w->s->ctl, r->h->unique, r->arg, r->arglen);
+}
+
 struct op {
 	void (*fn)(struct req *r);
 	uint32_t min_arg; /* the fixed part of the arguments */
@@ -688,6 +694,7 @@ static const struct op ops[FUSE_OPCODE_MAX] = {
 	[FUSE_INTERRUPT] = OP_NO_REPLY(op_interrupt, sizeof(struct fuse_interrupt_in)),
 	[FUSE_DESTROY] = OP(op_ok, 0),
 	[FUSE_IOCTL] = OP(op_ioctl, sizeof(struct fuse_ioctl_in)),
+	[FUSE_NOTIFY_REPLY] = OP_NO_REPLY(op_notify_reply, sizeof(struct fuse_notify_retrieve_in)),
 	[FUSE_BATCH_FORGET] = OP_NO_REPLY(op_batch_forget, sizeof(struct fuse_batch_forget_in)),
 	[FUSE_FALLOCATE] = OP(op_fallocate, sizeof(struct fuse_fallocate_in)),
 	[FUSE_READDIRPLUS] = OP(op_readdirplus, sizeof(struct fuse_read_in)),
@@ -751,10 +758,12 @@ void dispatch(struct worker *w, size_t len)
 	r.arglen -= extlen;
 	__atomic_store_n(&w->interrupted, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->busy_unique, h->unique, __ATOMIC_RELEASE);
-	int taken = w->s->cfg.nfaults ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
+	int taken = fault_any(&w->s->faults) ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
 	if (taken < 0)
 		reply_err(&r, taken);
 	else if (!taken)
 		op->fn(&r);
+	if (r.fault)
+		fault_done(w);
 	__atomic_store_n(&w->busy_unique, 0, __ATOMIC_RELEASE);
 }

@@ -213,7 +213,9 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 			snprintf(err, errlen, "more than %d fault= options", FAULT_MAX);
 			return -EINVAL;
 		}
-		return fault_parse(&o->session.faults[o->session.nfaults++], val, err, errlen);
+		struct fault f;
+		o->session.fault_specs[o->session.nfaults++] = val;
+		return fault_parse(&f, val, err, errlen);
 	} else if (IS("nonblock") && !val) {
 		o->session.nonblock = true;
 	} else if (IS("root") && !val) {
@@ -223,6 +225,9 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		bad = *val ? 0 : -EINVAL;
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
+		bad = *val ? 0 : -EINVAL;
+	} else if (IS("control") && val) {
+		o->control_path = val;
 		bad = *val ? 0 : -EINVAL;
 	}
 	else {

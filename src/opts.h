@@ -19,6 +19,8 @@ struct options {
 	uint32_t mode, uid, gid;
 	const char *log; /* log=: kmsg, syslog or a file */
 	bool root; /* survive shutdown's killing spree */
+	/* the control socket */
+	const char *control_path;
 	/* the session */
 	struct session_config session;
 };

@@ -13,8 +13,8 @@
 int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 {
 	struct worker *w = r->w;
-	int res = r->fault == FAULT_NONE ? dev_send(w->fd, r->h->unique, err, iov, iovcnt)
-					  : fault_send(w, r->h->unique, r->fault, err, iov, iovcnt);
+	int res = r->fault ? fault_send(w, r->fault, r->h->unique, err, iov, iovcnt)
+			   : dev_send(w->fd, r->h->unique, err, iov, iovcnt);
 	if (log_debug_on()) {
 		size_t len = sizeof(struct fuse_out_header);
 		for (int i = 1; i < iovcnt; i++)

@@ -11,7 +11,7 @@
 
 struct req {
 	struct worker *w;
-	enum fault_action fault; /* what is left to do when replying */
+	const struct fault *fault; /* what is left to do when replying */
 	const struct fuse_in_header *h;
 	const char *arg; /* the opcode's arguments, without extensions */
 	size_t arglen;

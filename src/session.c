@@ -189,8 +189,15 @@ int session_start(struct session *s)
 	if (s->done_fd < 0)
 		return -errno;
 	s->workers = calloc(s->cfg.threads, sizeof(*s->workers));
-	if (!s->workers)
+	if (!s->workers || fault_list_init(&s->faults, s->cfg.threads) < 0)
 		return -ENOMEM;
+	for (unsigned i = 0; i < s->cfg.nfaults; i++) {
+		struct fault f;
+		char err[256];
+		if (fault_parse(&f, s->cfg.fault_specs[i], err, sizeof(err)) < 0 ||
+		    fault_list_add(&s->faults, &f) < 0)
+			return -ENOMEM;
+	}
 	s->cloned = s->cfg.clone_fd && s->cfg.threads > 1;
 	for (unsigned i = 0; i < s->cfg.threads; i++) {
 		struct worker *w = &s->workers[i];
@@ -198,9 +205,9 @@ int session_start(struct session *s)
 		w->index = i;
 		w->fd = s->fd;
 		if (i > 0 && s->cloned) {
-			struct fault *f = fault_match(s->cfg.faults, s->cfg.nfaults,
-						      FAULT_OP_CLONE, 0, NULL);
-			int fd = f ? -(int)f->value : dev_clone(s->fd);
+			int fd = fault_clone(&s->faults);
+			if (!fd)
+				fd = dev_clone(s->fd);
 			if (fd < 0) {
 				debug("FUSE_DEV_IOC_CLONE: %s: workers share one fd", strerror(-fd));
 				s->cloned = false;

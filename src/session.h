@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "control.h"
 #include "dev.h"
 #include "fault.h"
 #include "fuse_abi.h"
@@ -22,7 +24,7 @@ struct session_config {
 	const char *stats_name; /* the file in stats_dir, opened at start */
 	int stats_dir;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
-	struct fault faults[FAULT_MAX];
+	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */
 	unsigned nfaults;
 };
 
@@ -59,6 +61,8 @@ struct session {
 	int failed;        /* atomic: a worker hit a fatal error */
 	uint64_t backing_opened, backing_closed; /* atomics */
 	uint64_t stats_seq;
+	struct control *ctl; /* -o control=, or NULL */
+	struct fault_list faults;
 };
 
 int session_init(struct session *s, int fd);
@@ -73,6 +77,7 @@ unsigned session_running(struct session *s);
 void dispatch(struct worker *w, size_t len);
 
 /* stats.c */
+void stats_print(struct session *s, FILE *f);
 int stats_write(struct session *s);
 
 #endif
