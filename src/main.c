@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mount.h"
 #include "opts.h"
+#include "populate.h"
 #include "session.h"
 
 #define VERSION "0.1"
@@ -44,6 +45,7 @@ static void usage(FILE *f)
 	      "    entry_timeout=S attr_timeout=S  kernel cache times, seconds\n"
 	      "    passthrough=auto|on|off  the kernel does file I/O itself\n"
 	      "    stats=PATH            counters file (rewritten on SIGUSR1)\n"
+	      "    populate=PATH         copy in a directory, cpio (newc) or tar archive\n"
 	      "    root                  a root filesystem's daemon: named @ramfuse, ignores\n"
 	      "                          SIGTERM/SIGINT/SIGHUP (only umount ends it)\n"
 	      "    log=kmsg|syslog|FILE  messages once serving (default: stderr with -f)\n"
@@ -407,8 +409,9 @@ int main(int argc, char **argv)
 		fail(1, "%s", err);
 	if (!o.default_permissions)
 		cred_open_proc();
-	static char control_path[PATH_MAX];
+	static char control_path[PATH_MAX], populate_path[PATH_MAX];
 	o.control_path = absolute("control", o.control_path, control_path);
+	o.populate = absolute("populate", o.populate, populate_path);
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -428,6 +431,8 @@ int main(int argc, char **argv)
 	int res = memfs_new(&s.fs, &fc);
 	if (res < 0)
 		fail(1, "memory filesystem: %s", strerror(-res));
+	if (o.populate && (res = populate(s.fs, o.populate, err, sizeof(err))) < 0)
+		fail(1, "%s", err);
 	if (o.control_path && !(s.ctl = control_open(o.control_path, err, sizeof(err))))
 		fail(1, "%s", err);
 	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0) {

@@ -218,6 +218,9 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		return fault_parse(&f, val, err, errlen);
 	} else if (IS("nonblock") && !val) {
 		o->session.nonblock = true;
+	} else if (IS("populate") && val) {
+		o->populate = val;
+		bad = *val ? 0 : -EINVAL;
 	} else if (IS("root") && !val) {
 		o->root = true;
 	} else if (IS("log") && val) {

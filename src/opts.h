@@ -19,6 +19,7 @@ struct options {
 	uint32_t mode, uid, gid;
 	const char *log; /* log=: kmsg, syslog or a file */
 	bool root; /* survive shutdown's killing spree */
+	const char *populate; /* populate=: a tree or an archive to copy in */
 	/* the control socket */
 	const char *control_path;
 	/* the session */
