@@ -109,14 +109,11 @@ static int entry(struct pop *p, struct pop_in *in, char *name, char *target, boo
 		if (strlen(target) != size)
 			return pop_fail(p, name, -EINVAL, "a symlink target with a NUL inside");
 		e.link = target;
-		p->csum = 0;
-		for (uint32_t i = 0; i < size; i++)
-			p->csum += (unsigned char)target[i];
 	} else {
 		e.size = size;
 		p->csum = 0;
 	}
-	p->sum = h[5] == '2';
+	p->sum = h[5] == '2' && S_ISREG(mode); /* cpio sums regular files' data */
 	uint64_t *link = NULL;
 	if (!S_ISDIR(mode) && f[F_NLINK] > 1) {
 		/* the kernel's key: the source's device and inode numbers */

@@ -232,7 +232,7 @@ TEST_F(opt, help_and_version)
 		"default_permissions", "nodefault_permissions", "max_read=",
 		"fsname=", "subtype=", "threads=", "noclone_fd", "clone_fd",
 		"entry_timeout=", "attr_timeout=", "passthrough=", "stats=",
-		"fault=", "nonblock", "log=", "root ", "ro ", "noexec", "lazytime", "defaults",
+		"fault=", "nonblock", "log=", "root ", "populate=", "control=", "ro ", "noexec", "lazytime", "defaults",
 		"_netdev", "x-*", "comment=", "--help", "--version",
 		"--foreground", "--debug",
 	};
