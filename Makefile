@@ -5,6 +5,8 @@
 #   make vm-selftest  the QEMU runner's own tests
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make fuzz       the request fuzzer (clang libFuzzer, glibc) for
+#                   FUZZ_SECONDS (60); findings in build-fuzz/crashes/
 #   make check SANITIZE=1  the suite with the daemon and tests built with
 #                   glibc + ASan/UBSan (in build-san/); any report fails it
 
@@ -98,6 +100,34 @@ lint:
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
 	done; echo "lint: clang clean"
 
+# The fuzzer: libFuzzer with ASan and UBSan, glibc, host only.  The seed
+# corpus is generated (test/fuzz/seeds.c); what the fuzzer learns stays in
+# build-fuzz/corpus between runs.
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FB := build-fuzz
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -pthread \
+               -fno-omit-frame-pointer -fno-sanitize-recover=all -Isrc -Itest/fuzz
+FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
+
+$(FB)/fuzz: test/fuzz/fuzz.c test/fuzz/fuzz.h $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+		test/fuzz/fuzz.c $(FUZZ_SRCS)
+
+$(FB)/seeds: test/fuzz/seeds.c test/fuzz/fuzz.h src/fuse_abi.h
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ test/fuzz/seeds.c
+
+fuzz: $(FB)/fuzz $(FB)/seeds
+	$(Q)rm -rf $(FB)/seeds.d && $(FB)/seeds $(FB)/seeds.d
+	$(Q)mkdir -p $(FB)/corpus $(FB)/crashes
+	$(FB)/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=20 \
+		-rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
+		-artifact_prefix=$(FB)/crashes/ $(FUZZ_ARGS) $(FB)/corpus $(FB)/seeds.d
+
 # QEMU test VM (vm/README.md); Debian's kernels come from apt via scripts/get-kernel
 VM_ARGS ?=
 
@@ -122,6 +152,6 @@ uninstall:
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san
+	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
 
-.PHONY: all tests check check-long lint install uninstall clean vm-check vm-selftest initramfs
+.PHONY: all tests check check-long lint fuzz install uninstall clean vm-check vm-selftest initramfs

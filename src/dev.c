@@ -13,6 +13,19 @@
 
 #define DEV_PATH "/dev/fuse"
 
+static int real_ioctl(int fd, unsigned long request, void *arg)
+{
+	return ioctl(fd, request, arg);
+}
+
+static const struct dev_sys real_sys = { .writev = writev, .ioctl = real_ioctl };
+static const struct dev_sys *sys = &real_sys;
+
+void dev_set_sys(const struct dev_sys *s)
+{
+	sys = s ? s : &real_sys;
+}
+
 int dev_open(void)
 {
 	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
@@ -96,7 +109,7 @@ int dev_send(int fd, uint64_t unique, int error, struct iovec *iov, int iovcnt)
 	out.len = (uint32_t)len;
 	iov[0].iov_base = &out;
 	iov[0].iov_len = sizeof(out);
-	ssize_t n = writev(fd, iov, iovcnt);
+	ssize_t n = sys->writev(fd, iov, iovcnt);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
@@ -125,12 +138,12 @@ int dev_notify(int fd, int code, struct iovec *iov, int iovcnt)
 int dev_backing_open(int fd, int backing_fd)
 {
 	struct fuse_backing_map map = { .fd = backing_fd };
-	int id = ioctl(fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	int id = sys->ioctl(fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
 	return id < 0 ? -errno : id;
 }
 
 int dev_backing_close(int fd, int backing_id)
 {
 	uint32_t id = (uint32_t)backing_id;
-	return ioctl(fd, FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0 ? -errno : 0;
+	return sys->ioctl(fd, FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0 ? -errno : 0;
 }

@@ -9,6 +9,16 @@
 
 enum { DEV_RETRY_EINTR, DEV_RETRY_EAGAIN, DEV_RETRY_ENOENT, DEV_RETRY_NR };
 
+/* The system calls that carry replies and backing registrations to the
+ * kernel.  A fuzzer (test/fuzz/) swaps them for a capture that checks each
+ * reply and plays the kernel's refusals, without a mount. */
+struct dev_sys {
+	ssize_t (*writev)(int fd, const struct iovec *iov, int iovcnt);
+	int (*ioctl)(int fd, unsigned long request, void *arg);
+};
+/* NULL puts back the real ones.  Not for use while workers run. */
+void dev_set_sys(const struct dev_sys *sys);
+
 int dev_open(void);
 int dev_clone(int fd);
 ssize_t dev_receive(int fd, void *buf, size_t size, uint64_t retries[DEV_RETRY_NR],

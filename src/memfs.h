@@ -37,6 +37,7 @@ struct memfs_config {
 	uint32_t root_mode;   /* permission bits of / */
 	uint32_t root_uid, root_gid;
 	bool check_perms;     /* default_permissions is off: check here */
+	bool memfd_store;     /* data in memfds, not a private tmpfs (tests) */
 };
 
 /* Who asks: the caller's credentials from the request. */
@@ -148,6 +149,13 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);
 
 /* Counters for the stats file. */
 uint64_t memfs_inode_count(struct memfs *fs);
+/* What the kernel holds of an inode: lookups, and files open (not dirs). */
+typedef void memfs_held_fn(void *ctx, uint64_t ino, uint64_t *nlookup, uint32_t *nopen);
+/* Walks every inode (no request may run meanwhile): 0 if the counters
+ * match what is kept, nothing is kept that nothing holds and, with held,
+ * each inode's lookups and opens are what the kernel holds; else -1 with
+ * the first difference in why.  For tests and the fuzzer. */
+int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, size_t len);
 uint64_t memfs_byte_count(struct memfs *fs);
 
 #endif

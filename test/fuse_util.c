@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -244,8 +245,10 @@ static int waitpid_timeout(pid_t pid, int *status, int timeout_ms)
 			return 0;
 		if (w < 0 && errno != EINTR)
 			return -1;
-		if (now_ms() >= end)
+		if (now_ms() >= end) {
+			errno = ETIMEDOUT;
 			return -1;
+		}
 		sleep_ms(2);
 	}
 }
@@ -257,6 +260,15 @@ static int decode_status(int status)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return -1;
+}
+
+int wait_child(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	if (waitpid_timeout(pid, &status, timeout_ms))
+		return -1;
+	return decode_status(status);
 }
 
 static pid_t spawn(const char *exe, const char *const argv[], const char *out)
@@ -992,6 +1004,8 @@ int mountinfo_get(const char *path, struct mountinfo *mi)
 		if (strcmp(fields[4], path))
 			continue;
 		copy_field(mi->mnt_opts, sizeof(mi->mnt_opts), fields[5]);
+		if (sscanf(fields[2], "%u:%u", &mi->major, &mi->minor) != 2)
+			mi->major = mi->minor = 0;
 		save = NULL;
 		tok = strtok_r(dash + 3, " ", &save);
 		copy_field(mi->fstype, sizeof(mi->fstype), tok);
@@ -1030,17 +1044,37 @@ bool opt_has(const char *list, const char *opt)
 	return false;
 }
 
+#define CACHES_LOCK "/tmp/ramfuse-caches.lock"
+
+static int caches_kept = -1; /* our shared lock, for the process's life */
+
+void caches_keep(void)
+{
+	if (caches_kept >= 0)
+		return;
+	caches_kept = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (caches_kept >= 0)
+		flock(caches_kept, LOCK_SH);
+}
+
 int drop_caches(int what)
 {
 	char c = (char)('0' + what);
-	int fd, rc;
+	int fd, lock = -1, rc;
 
+	/* wait for the tests beside us that keep their caches */
+	if (caches_kept < 0) {
+		lock = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+		if (lock >= 0)
+			flock(lock, LOCK_EX);
+	}
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = write(fd, &c, 1) == 1 ? 0 : -1;
-	close(fd);
+	rc = fd >= 0 && write(fd, &c, 1) == 1 ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }
 

@@ -117,18 +117,29 @@ struct mountinfo {
 	char fstype[64];
 	char source[128];
 	char super_opts[512];
+	unsigned major, minor;	/* the device: a FUSE mount's minor names its fusectl directory */
 };
 int mountinfo_get(const char *path, struct mountinfo *mi);
 bool is_mounted(const char *path);
 /* true if comma-separated list contains exactly opt */
 bool opt_has(const char *list, const char *opt);
 
+/* wait (bounded) for a child: its exit code, 128+signal, or -1 (errno
+ * ETIMEDOUT: it still runs; ECHILD: not ours to wait for) */
+int wait_child(pid_t pid, int timeout_ms);
+
 /* true once pid has exited (no process, or a zombie) */
 bool pid_gone(pid_t pid);
 int wait_pid_gone(pid_t pid, int timeout_ms);
 
-/* echo what > /proc/sys/vm/drop_caches (after sync) */
+/* echo what > /proc/sys/vm/drop_caches (after sync).  That is global: it
+ * would empty the caches a test running beside this one relies on (cached
+ * pages and attributes, notifications), so it first waits for every test
+ * that called caches_keep() (run-tests -j runs binaries side by side).
+ * caches_keep()'s shared lock lasts until the calling process exits: call
+ * it in a fixture's setup, which runs in the test's own process. */
 int drop_caches(int what);
+void caches_keep(void);
 
 /* close every fd >= from */
 void close_fds_from(int from);

@@ -201,22 +201,14 @@ static pid_t stat_child(FIXTURE_DATA(raw) *self, const char *name)
 /* wait (bounded) for a kid: its exit code, or -1 */
 static int reap(FIXTURE_DATA(raw) *self, pid_t pid, int ms)
 {
-	long long end = now_ms() + ms;
-	int status;
+	int rc = wait_child(pid, ms);
 
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-
-		if (w == pid)
-			break;
-		if (w < 0 || now_ms() >= end)
-			return -1;
-		sleep_ms(2);
-	}
+	if (rc < 0)
+		return -1;
 	for (int i = 0; i < 4; i++)
 		if (self->kids[i] == pid)
 			self->kids[i] = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return rc;
 }
 
 static void fill_entry(struct fuse_entry_out *e, uint64_t nodeid)
