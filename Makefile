@@ -5,6 +5,7 @@
 #   make vm-selftest  the QEMU runner's own tests
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make fuzz-archive  the populate= readers' fuzzer (same FUZZ_SECONDS)
 #   make fuzz       the request fuzzer (clang libFuzzer, glibc) for
 #                   FUZZ_SECONDS (60); findings in build-fuzz/crashes/
 #   make check SANITIZE=1  the suite with the daemon and tests built with
@@ -128,6 +129,22 @@ fuzz: $(FB)/fuzz $(FB)/seeds
 		-rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
 		-artifact_prefix=$(FB)/crashes/ $(FUZZ_ARGS) $(FB)/corpus $(FB)/seeds.d
 
+# The populate= readers' fuzzer; seeds: cpio and tar archives of src/
+$(FB)/fuzz-archive: test/fuzz/archive.c $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+		test/fuzz/archive.c $(FUZZ_SRCS)
+
+fuzz-archive: $(FB)/fuzz-archive
+	$(Q)rm -rf $(FB)/archive-seeds && mkdir -p $(FB)/archive-seeds $(FB)/archive-corpus $(FB)/crashes
+	$(Q)find src -print0 | cpio -o -0 -H newc --quiet > $(FB)/archive-seeds/a.cpio
+	$(Q)tar --format=pax -cf $(FB)/archive-seeds/a.tar src test/fuzz
+	$(Q)tar --format=gnu -cf $(FB)/archive-seeds/g.tar src
+	$(FB)/fuzz-archive -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
+		-rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
+		-artifact_prefix=$(FB)/crashes/ $(FUZZ_ARGS) $(FB)/archive-corpus $(FB)/archive-seeds
+
 # QEMU test VM (vm/README.md); Debian's kernels come from apt via scripts/get-kernel
 VM_ARGS ?=
 
@@ -154,4 +171,4 @@ uninstall:
 clean:
 	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
 
-.PHONY: all tests check check-long lint fuzz install uninstall clean vm-check vm-selftest initramfs
+.PHONY: all tests check check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest initramfs
