@@ -154,6 +154,10 @@ vm-check: all
 vm-selftest:
 	vm/selftest
 
+# switch_root into a populated ramfuse, tests from it, clean shutdown
+vm-root-check: all
+	vm/root-test --kernel 6.12 && vm/root-test --kernel 6.1
+
 initramfs: all
 	scripts/mkinitramfs -o $(B)/vm/initramfs.cpio
 
@@ -171,4 +175,4 @@ uninstall:
 clean:
 	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
 
-.PHONY: all tests check check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest initramfs
+.PHONY: all tests check check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest vm-root-check initramfs
