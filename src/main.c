@@ -9,16 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "cred.h"
 #include "log.h"
 #include "mount.h"
 #include "opts.h"
 #include "populate.h"
+#include "remount.h"
 #include "session.h"
 
 #define VERSION "0.1"
@@ -82,10 +85,20 @@ static noreturn void fail(int code, const char *fmt, ...)
 
 struct cli {
 	char *mountpoint;
+	const char *source; /* the SOURCE of the helper forms */
 	char opts[8192];
 	size_t opts_len;
 	bool foreground, helper;
 };
+
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *t = list; *t; t += strcspn(t, ",") + (t[strcspn(t, ",")] != 0))
+		if (!strncmp(t, word, n) && (t[n] == ',' || !t[n]))
+			return true;
+	return false;
+}
 
 static void add_opts(struct cli *c, const char *list)
 {
@@ -165,6 +178,14 @@ static void parse_args(struct cli *c, int argc, char **argv)
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
+	/* ramfuse SOURCE MOUNTPOINT [-o OPTIONS]: how mount.fuse3 runs us
+	 * (fstab type fuse.ramfuse, or "ramfuse#SOURCE" with type fuse) */
+	if (argc - optind >= 2 && argv[optind + 1][0] != '-') {
+		const char *source;
+		parse_helper_args(c, argc - optind + 1, argv + optind - 1, &source);
+		c->source = source;
+		return;
+	}
 	if (optind != argc - 1) {
 		msg(optind == argc ? "no MOUNTPOINT given" : "unexpected argument '%s'",
 		    argv[optind == argc ? 0 : argc - 1]);
@@ -239,6 +260,35 @@ static void mark_storage_daemon(int argc, char **argv)
 		}
 		close(fd);
 	}
+}
+
+/*
+ * mount -o remount: mount(8) runs the helper with "remount" among the
+ * options.  Mount flags (ro/rw, nosuid, ...) change with mount(2)
+ * MS_REMOUNT, the only part the kernel takes; size=, nr_inodes=, mode=,
+ * uid= and gid= go to the daemon through its control socket.
+ */
+static int remount(struct cli *c)
+{
+	char copy[sizeof(c->opts)], *save = NULL;
+	struct options o;
+	opts_defaults(&o);
+	o.mount_flags = 0;
+	memcpy(copy, c->opts, sizeof(copy));
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char err[256];
+		if (!remount_known(t))
+			fail(EXIT_USAGE, "'%s' cannot change on remount (only size=, nr_inodes=, "
+			     "mode=, uid=, gid= and mount flags)", t);
+		if (opts_is_generic(t) && opts_parse(&o, t, err, sizeof(err)) < 0)
+			fail(EXIT_USAGE, "%s", err);
+	}
+	if (mount(NULL, c->mountpoint, NULL, MS_REMOUNT | o.mount_flags, NULL) < 0)
+		fail(1, "remount %s: %s", c->mountpoint, strerror(errno));
+	if (!remount_has_live(c->opts))
+		return 0;
+	char *argv[] = { "ctl", c->mountpoint, "remount", c->opts, NULL };
+	return ctl_main(4, argv);
 }
 
 /* The parent waits for the daemon to say it serves, then exits with the
@@ -382,12 +432,15 @@ int main(int argc, char **argv)
 	}
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
-	const char *source = NULL;
-	if (!strcmp(base, "mount.fuse.ramfuse") || !strcmp(base, "mount.ramfuse"))
-		parse_helper_args(&c, argc, argv, &source);
+	/* mount.fuse.ramfuse, mount.ramfuse, or linked as mount.fuse.SUBTYPE */
+	if (!strncmp(base, "mount.", 6))
+		parse_helper_args(&c, argc, argv, &c.source);
 	else
 		parse_args(&c, argc, argv);
+	const char *source = c.source;
 
+	if (has_word(c.opts, "remount"))
+		return remount(&c);
 	struct options o;
 	opts_defaults(&o);
 	char err[512];

@@ -147,6 +147,11 @@ int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		 int mask);
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);
 
+/* size= and nr_inodes= (UINT64_MAX: none) changed live; NULL keeps one.
+ * -EBUSY when below what is in use. */
+int memfs_set_limits(struct memfs *fs, const uint64_t *max_bytes, const uint64_t *max_inodes);
+void memfs_limits(struct memfs *fs, uint64_t *max_bytes, uint64_t *max_inodes);
+
 /* Counters for the stats file. */
 uint64_t memfs_inode_count(struct memfs *fs);
 /* What the kernel holds of an inode: lookups, and files open (not dirs). */

@@ -128,6 +128,14 @@ static const struct {
 	{ "nofail", 0, 0 },
 };
 
+bool opts_is_generic(const char *opt)
+{
+	for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
+		if (!strcmp(opt, generic[i].name))
+			return true;
+	return !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
+}
+
 static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 {
 	char *val = strchr(opt, '=');

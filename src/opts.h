@@ -36,6 +36,9 @@ void opts_defaults(struct options *o);
  * On error returns -EINVAL with a message naming the option in err. */
 int opts_parse(struct options *o, char *list, char *err, size_t errlen);
 
+/* mount(8)'s generic options and fstab words (ro, nosuid, defaults, x-*). */
+bool opts_is_generic(const char *opt);
+
 /* Checks what the parse cannot see whole (the helper's SOURCE replaces
  * fsname=): -EINVAL with a message naming the option in err. */
 int opts_check(const struct options *o, char *err, size_t errlen);

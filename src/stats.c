@@ -51,6 +51,12 @@ void stats_print(struct session *s, FILE *f)
 	for (int r = 0; r < DEV_RETRY_NR; r++)
 		fprintf(f, "retry.%s %llu\n", retry_names[r], (unsigned long long)retries[r]);
 	fprintf(f, "write.max %llu\n", (unsigned long long)write_max);
+	uint64_t size, nr_inodes;
+	memfs_limits(s->fs, &size, &nr_inodes);
+	/* the live limits (mountinfo cannot show a FUSE mount's options) */
+	fprintf(f, "opt.size %llu\nopt.nr_inodes %llu\n",
+		(unsigned long long)(size == UINT64_MAX ? 0 : size),
+		(unsigned long long)(nr_inodes == UINT64_MAX ? 0 : nr_inodes));
 	fprintf(f, "backing.open %llu\nbacking.close %llu\ninodes %llu\nbytes %llu\n",
 		(unsigned long long)__atomic_load_n(&s->backing_opened, __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&s->backing_closed, __ATOMIC_RELAXED),
