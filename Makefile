@@ -8,6 +8,7 @@
 #   make fuzz-archive  the populate= readers' fuzzer (same FUZZ_SECONDS)
 #   make fuzz       the request fuzzer (clang libFuzzer, glibc) for
 #                   FUZZ_SECONDS (60); findings in build-fuzz/crashes/
+#   make one-test SRC=x_test.c OUT=bin  one test file against harness.h and fuse_raw.h
 #   make check SANITIZE=1  the suite with the daemon and tests built with
 #                   glibc + ASan/UBSan (in build-san/); any report fails it
 
@@ -40,6 +41,9 @@ SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard test/*_test.c))
 TEST_BINS := $(TEST_SRCS:test/%.c=$(B)/test/%)
+# reproducers of kernel bugs (test/repro/) run with the suite as repro_*
+REPRO_SRCS := $(sort $(wildcard test/repro/*_test.c))
+REPRO_BINS := $(REPRO_SRCS:test/repro/%.c=$(B)/test/repro_%)
 RUNNER_SRCS := test/runner.c test/junit.c
 TEST_LIB  := $(filter-out $(TEST_SRCS) $(RUNNER_SRCS),$(sort $(wildcard test/*.c)))
 TEST_HDRS := $(wildcard test/*.h)
@@ -58,11 +62,32 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-tests: $(TEST_BINS) $(B)/test/run-tests
+tests: $(TEST_BINS) $(REPRO_BINS) $(B)/test/readme_example_test $(B)/test/run-tests
 
 $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+$(B)/test/repro_%: test/repro/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# the README's fuse_raw example (the indented block after the line
+# "<!-- example: fuse_raw -->") runs with the suite, so it cannot rot
+$(B)/readme_example.c: README.md | $(B)/test
+	$(Q)sed -n '/^<!-- example: fuse_raw -->$$/,/^<!-- end -->$$/{/^$$/p;s/^    //p;}' $< >$@
+	$(Q)grep -q TEST_HARNESS_MAIN $@ || { echo "README.md: no fuse_raw example" >&2; rm -f $@; exit 1; }
+
+$(B)/test/readme_example_test: $(B)/readme_example.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# any one test file, e.g. a reproducer kept elsewhere (vm/run --test uses it):
+#   make one-test SRC=path/x_test.c OUT=path/x_test
+one-test:
+	@test -n "$(SRC)" && test -n "$(OUT)" || { echo "make one-test: give SRC=FILE.c and OUT=BINARY" >&2; exit 2; }
+	@mkdir -p $(dir $(OUT))
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $(OUT) $(SRC) $(TEST_LIB)
 
 $(B)/test/run-tests: $(RUNNER_SRCS) test/junit.h | $(B)/test
 	@echo "  CC      $@"
@@ -95,7 +120,7 @@ check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
 
 lint:
-	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) $(RUNNER_SRCS) vm/init.c vm/selftest-standin.c; do \
+	@for f in $(SRCS) $(TEST_SRCS) $(REPRO_SRCS) $(TEST_LIB) $(RUNNER_SRCS) vm/init.c vm/selftest-standin.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
 			-isystem $$($(CLANG) -print-resource-dir)/include \
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
@@ -173,6 +198,6 @@ uninstall:
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
+	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
 
-.PHONY: all tests check check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest vm-root-check initramfs
+.PHONY: all tests check check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest vm-root-check initramfs one-test
