@@ -178,9 +178,10 @@ static void parse_args(struct cli *c, int argc, char **argv)
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
-	/* ramfuse SOURCE MOUNTPOINT [-o OPTIONS]: how mount.fuse3 runs us
-	 * (fstab type fuse.ramfuse, or "ramfuse#SOURCE" with type fuse) */
-	if (argc - optind >= 2 && argv[optind + 1][0] != '-') {
+	/* ramfuse SOURCE MOUNTPOINT -o OPTIONS: how mount.fuse3 runs us (fstab
+	 * type fuse.ramfuse, or "ramfuse#SOURCE" with type fuse; mount(8)
+	 * always passes options).  Without -o two names stay an error. */
+	if (argc - optind >= 4 && argv[optind + 1][0] != '-' && !strcmp(argv[optind + 2], "-o")) {
 		const char *source;
 		parse_helper_args(c, argc - optind + 1, argv + optind - 1, &source);
 		c->source = source;
