@@ -473,8 +473,10 @@ int main(int argc, char **argv)
 	if (chdir("/") < 0)
 		fail(1, "chdir /: %s", strerror(errno));
 
+	/* Not allowed to open /dev/fuse or to mount: fusermount3 does both */
 	int fd = dev_open();
-	if (fd < 0)
+	bool helper = fd < 0 && (fd == -EACCES || fd == -EPERM) && geteuid() != 0;
+	if (fd < 0 && !helper)
 		fail(1, "/dev/fuse: %s", strerror(-fd));
 	struct session s = { .cfg = o.session, .fd = fd };
 	struct memfs_config fc = {
@@ -489,7 +491,16 @@ int main(int argc, char **argv)
 		fail(1, "%s", err);
 	if (o.control_path && !(s.ctl = control_open(o.control_path, err, sizeof(err))))
 		fail(1, "%s", err);
-	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0) {
+	res = helper ? -EPERM : mount_fuse(&o, mnt, fd, err, sizeof(err));
+	if (res == -EPERM && geteuid() != 0) {
+		debug("mounting through fusermount3: %s", helper ? "/dev/fuse is not ours to open"
+								 : "mount(2) refused");
+		if (fd >= 0)
+			close(fd);
+		res = mount_fusermount(&o, mnt, &fd, err, sizeof(err));
+		s.fd = fd;
+	}
+	if (res < 0) {
 		control_close(s.ctl);
 		fail(1, "%s", err);
 	}

@@ -26,6 +26,21 @@ static const uint64_t wanted_flags =
 	FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_HANDLE_KILLPRIV_V2 |
 	FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_HAS_IOCTL_DIR;
 
+/* Passthrough's backing files need CAP_SYS_ADMIN in the initial user
+ * namespace: a user namespace's root does not have it there. */
+static bool in_initial_userns(void)
+{
+	char buf[64] = "";
+	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* no /proc: cannot tell, let the kernel say */
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	unsigned a, b, len;
+	return sscanf(buf, "%u %u %u", &a, &b, &len) == 3 && a == 0 && b == 0 && len == 4294967295u;
+}
+
 static bool have_cap_sys_admin(void)
 {
 	struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
@@ -116,11 +131,15 @@ int session_init(struct session *s, int fd)
 		if ((offered & FUSE_INIT_EXT) && (size_t)n >= sizeof(*h) + sizeof(*in))
 			offered |= (uint64_t)in->flags2 << 32;
 		uint64_t want = wanted_flags;
-		bool pt_possible = (offered & FUSE_PASSTHROUGH) && have_cap_sys_admin();
+		bool admin = have_cap_sys_admin() && in_initial_userns();
+		bool pt_possible = (offered & FUSE_PASSTHROUGH) && admin;
+		if ((offered & FUSE_PASSTHROUGH) && !admin && s->cfg.passthrough == PASSTHROUGH_AUTO)
+			debug("passthrough off: it needs CAP_SYS_ADMIN in the initial user namespace "
+			      "(not root, or in a user namespace)");
 		if (s->cfg.passthrough == PASSTHROUGH_ON && !pt_possible) {
 			msg("passthrough=on: %s", !(offered & FUSE_PASSTHROUGH)
 			    ? "the kernel does not offer FUSE_PASSTHROUGH"
-			    : "needs CAP_SYS_ADMIN");
+			    : "needs CAP_SYS_ADMIN in the initial user namespace");
 			struct iovec iov[1];
 			dev_send(fd, h->unique, -EPROTO, iov, 1);
 			err = -EOPNOTSUPP;
