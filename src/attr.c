@@ -59,9 +59,7 @@ int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
  * the file's group nor root. */
 void kill_suidgid(struct inode *i, const struct memfs_cred *cr)
 {
-	i->mode &= ~S_ISUID;
-	if ((i->mode & S_IXGRP) || (cr->uid != 0 && !cred_in_group(cr, i->gid)))
-		i->mode &= ~S_ISGID;
+	i->mode &= ~suidgid_to_kill(i, cr);
 }
 
 int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
@@ -95,7 +93,8 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (sa->valid & MEMFS_SET_MODE) {
 		uint32_t mode = sa->mode & 07777;
 		/* chmod g+s by one not in the file's group drops it silently */
-		if (fs->cfg.check_perms && cr->uid != 0 && !cred_in_group(cr, i->gid))
+		if (fs->cfg.check_perms && !cred_in_group(cr, i->gid) &&
+		    !cred_capable(cr, CRED_CAP_FSETID))
 			mode &= ~S_ISGID;
 		i->mode = (i->mode & S_IFMT) | mode;
 		changed = true;

@@ -195,7 +195,7 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 	else if ((i->flags & MEMFS_FL_APPEND) && writes &&
 		 (!(flags & O_APPEND) || (flags & O_TRUNC)))
 		err = -EPERM; /* append-only: O_APPEND, and no O_TRUNC */
-	else
+	else if (cr)
 		err = may(fs, cr, i, open_mask(flags) | (flags & O_TRUNC ? W_OK : 0));
 	if (!err && (flags & O_TRUNC) && S_ISREG(i->mode)) {
 		take_in_passthrough(fs, i);
@@ -222,8 +222,10 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 			*backing_id = d->backing_id;
 		}
 	}
-	if (!err)
+	if (!err) {
 		i->nopen++;
+		unorphan(fs, i);
+	}
 	unlock(&i->lock);
 	return err;
 }
@@ -286,6 +288,9 @@ ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint6
 	return n;
 }
 
+static ssize_t write_locked(struct memfs *fs, const struct memfs_cred *cr, struct inode *i,
+			    const void *buf, size_t size, uint64_t off, bool kill_priv);
+
 ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		    const void *buf, size_t size, uint64_t off, bool kill_priv)
 {
@@ -299,6 +304,20 @@ ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (off > INT64_MAX || size > INT64_MAX - off)
 		return -EFBIG;
 	lock(&i->lock);
+	ssize_t n = write_locked(fs, cr, i, buf, size, off, kill_priv);
+	unlock(&i->lock);
+	if (n == -ENOSPC && __atomic_load_n(&fs->orphans, __ATOMIC_RELAXED)) {
+		wait_for_forgets(fs);
+		lock(&i->lock);
+		n = write_locked(fs, cr, i, buf, size, off, kill_priv);
+		unlock(&i->lock);
+	}
+	return n;
+}
+
+static ssize_t write_locked(struct memfs *fs, const struct memfs_cred *cr, struct inode *i,
+			    const void *buf, size_t size, uint64_t off, bool kill_priv)
+{
 	ssize_t n = 0;
 	/* Charge conservatively: a write inside a dense file allocates nothing. */
 	bool may_allocate = off + size > i->size || allocated(i) < i->size;
@@ -320,7 +339,6 @@ ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		if (kill_priv)
 			kill_suidgid(i, cr);
 	}
-	unlock(&i->lock);
 	return n;
 }
 

@@ -461,8 +461,7 @@ int main(int argc, char **argv)
 		o.session.stats_dir = open_parent(o.session.stats_path, &o.session.stats_name);
 	if (o.log && log_open(o.log, err, sizeof(err)) < 0)
 		fail(1, "%s", err);
-	if (!o.default_permissions)
-		cred_open_proc();
+	cred_open_proc();
 	static char control_path[PATH_MAX], populate_path[PATH_MAX];
 	o.control_path = absolute("control", o.control_path, control_path);
 	o.populate = absolute("populate", o.populate, populate_path);

@@ -57,6 +57,7 @@ enum {
 	MEMFS_SET_ATIME_NOW = 1 << 6, MEMFS_SET_MTIME_NOW = 1 << 7,
 	MEMFS_SET_CTIME = 1 << 8, MEMFS_KILL_SUIDGID = 1 << 9,
 	MEMFS_SET_SAME_OWNER = 1 << 10, /* chown(-1, -1): drops set-id bits */
+	MEMFS_SET_BY_FD = 1 << 11, /* ftruncate: write access was checked at open */
 };
 
 struct memfs_setattr {
@@ -111,7 +112,8 @@ int memfs_rmdir(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
  * negative errno, and the open then goes without passthrough. */
 typedef int memfs_backing_fn(void *ctx, int data_fd);
 
-/* With backing set, *backing_id is the file's passthrough id, or 0. */
+/* With backing set, *backing_id is the file's passthrough id, or 0.  A
+ * NULL cr is the creator opening what it just made: no permission check. */
 int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	       int flags, memfs_backing_fn *backing, void *ctx, int *backing_id);
 /* Returns a backing id that is no longer used and must be closed, or 0. */
@@ -128,7 +130,8 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 /* Extended attributes; a size of 0 asks for the size needed. */
 int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		   const char *name, const void *value, size_t size, int flags);
-ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *buf,
+ssize_t memfs_getxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		       const char *name, void *buf,
 		       size_t size);
 ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 			char *buf, size_t size);

@@ -43,8 +43,8 @@ struct data {
 	struct timespec mtime, atime; /* the store file's, when last seen */
 };
 
-/* Unlinked and closed: counted free, though the kernel still knows it.
- * The low bits of flags are the user's MEMFS_FL_* (chattr). */
+/* Unlinked and closed, but the kernel holds a lookup: kept whole until its
+ * FORGET.  The low bits of flags are the user's MEMFS_FL_* (chattr). */
 #define INODE_ORPHAN (1u << 31)
 #define FL_UNCHANGEABLE (MEMFS_FL_IMMUTABLE | MEMFS_FL_APPEND)
 
@@ -85,6 +85,8 @@ struct memfs {
 	uint32_t *free_inos;
 	size_t nfree, free_cap;
 	uint64_t ninodes, nbytes, generation; /* atomics */
+	uint64_t ispace; /* atomic: tmpfs's inode space taken, see reserve_ispace() */
+	uint64_t orphans; /* atomic: INODE_ORPHAN inodes */
 	/* Data files' descriptors: past the budget, idle ones are closed
 	 * (files in the private tmpfs can be opened again by name). */
 	uint64_t nfds, fd_budget, evict_cursor; /* atomics */
@@ -135,7 +137,11 @@ static inline struct inode *get(struct memfs *fs, uint64_t ino)
 /* memfs.c: the inode table and lifetime */
 int reserve_inode(struct memfs *fs);
 void release_inode(struct memfs *fs);
+int reserve_ispace(struct memfs *fs, uint64_t bytes);
+void release_ispace(struct memfs *fs, uint64_t bytes);
 void put_locked(struct memfs *fs, struct inode *i);
+void unorphan(struct memfs *fs, struct inode *i);
+void wait_for_forgets(struct memfs *fs);
 int new_inode(struct memfs *fs, uint32_t mode, struct inode **out);
 void publish(struct memfs *fs, struct inode *i);
 
@@ -152,9 +158,17 @@ int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
 	       const struct inode *dir, const struct inode *victim);
 int check_setattr(struct memfs *fs, const struct memfs_cred *cr,
 		  struct inode *i, const struct memfs_setattr *sa);
+bool owner_or_capable(const struct memfs_cred *cr, const struct inode *i);
+uint32_t suidgid_to_kill(const struct inode *i, const struct memfs_cred *cr);
+int may_xattr(const struct memfs *fs, const struct memfs_cred *cr,
+	      const struct inode *i, const char *name, int mask);
+int may_link(const struct memfs *fs, const struct memfs_cred *cr, const struct inode *i);
 
 /* namei.c */
 void lock_two(struct inode *a, struct inode *b);
+
+/* xattr.c */
+void free_xattrs(struct memfs *fs, struct inode *i);
 
 /* data.c */
 void free_data(struct memfs *fs, struct inode *i);

@@ -247,7 +247,7 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		err = -EEXIST;
 	else if (i->nlink >= MEMFS_LINK_MAX)
 		err = -EMLINK;
-	else
+	else if (!(err = may_link(fs, cr, i)))
 		err = may(fs, cr, d, W_OK | X_OK);
 	/* a link to an O_TMPFILE file (nlink 0) uses the inode it has */
 	bool extra = i->nlink > 0;
@@ -259,6 +259,7 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		struct stamp t = now();
 		i->nlink++;
 		i->nlookup++;
+		unorphan(fs, i);
 		i->ctime = t;
 		d->mtime = d->ctime = t;
 		d->size += BOGO_DIRENT_SIZE;

@@ -111,7 +111,7 @@ static void op_setattr(struct req *r)
 	 * the VFS asks of tmpfs; truncate(2) by path does not.  The kernel
 	 * sends neither time here, but only ftruncate comes with a handle. */
 	if ((in->valid & (FATTR_SIZE | FATTR_FH)) == (FATTR_SIZE | FATTR_FH))
-		sa.valid |= MEMFS_SET_MTIME_NOW;
+		sa.valid |= MEMFS_SET_MTIME_NOW | MEMFS_SET_BY_FD;
 	struct memfs_attr a;
 	reply_attr(r, memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a), &a);
 }
@@ -207,9 +207,8 @@ static void op_open(struct req *r)
 static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t flags)
 {
 	/* The creator may open what it just made, whatever its mode says. */
-	static const struct memfs_cred creator = { 0 };
 	int backing_id;
-	int err = open_inode(r, &creator, a->ino, flags & ~O_TRUNC, &backing_id);
+	int err = open_inode(r, NULL, a->ino, flags & ~O_TRUNC, &backing_id);
 	if (err) {
 		memfs_forget(r->w->s->fs, a->ino, 1);
 		return reply_err(r, err);
@@ -447,7 +446,7 @@ static void op_getxattr(struct req *r)
 	if (!name)
 		return reply_err(r, -EINVAL);
 	uint32_t size = xattr_room(r, in->size);
-	reply_xattr(r, memfs_getxattr(r->w->s->fs, r->h->nodeid, name, r->w->out, size), size);
+	reply_xattr(r, memfs_getxattr(r->w->s->fs, &r->cr, r->h->nodeid, name, r->w->out, size), size);
 }
 
 static void op_listxattr(struct req *r)

@@ -4,7 +4,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cred.h"
 #include "memfs_impl.h"
+
+/* What tmpfs charges an xattr against nr_inodes' space (simple_xattr_space()). */
+static uint64_t xattr_space(const struct xattr *x)
+{
+	return 40 + x->size + x->namelen;
+}
 
 static struct xattr **find_xattr(struct inode *i, const char *name, size_t len)
 {
@@ -53,14 +60,14 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	memcpy(x->data + len + 1, value, size);
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
-	if (i->flags & FL_UNCHANGEABLE)
-		err = -EPERM;
-	else if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
-		err = may(fs, cr, i, W_OK);
+	err = may_xattr(fs, cr, i, name, W_OK);
 	if (!err && *pp && (flags & MEMFS_XATTR_CREATE))
 		err = -EEXIST;
 	if (!err && !*pp && (flags & MEMFS_XATTR_REPLACE))
 		err = -ENODATA;
+	/* as tmpfs: the new value is charged before the old is let go */
+	if (!err)
+		err = reserve_ispace(fs, xattr_space(x));
 	if (err) {
 		unlock(&i->lock);
 		free(x);
@@ -68,6 +75,7 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	}
 	if (*pp) { /* replace in place */
 		x->next = (*pp)->next;
+		release_ispace(fs, xattr_space(*pp));
 		free(*pp);
 		*pp = x;
 	} else { /* tmpfs lists names in descending order: keep them so */
@@ -82,8 +90,8 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	return 0;
 }
 
-ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *buf,
-		       size_t size)
+ssize_t memfs_getxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		       const char *name, void *buf, size_t size)
 {
 	size_t len;
 	int err = check_xattr_name(name, &len);
@@ -93,6 +101,11 @@ ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *b
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
+	err = may_xattr(fs, cr, i, name, R_OK);
+	if (err) {
+		unlock(&i->lock);
+		return err;
+	}
 	struct xattr *x = *find_xattr(i, name, len);
 	ssize_t n = !x ? -ENODATA : size && size < x->size ? -ERANGE : (ssize_t)x->size;
 	if (x && size && n >= 0)
@@ -101,10 +114,10 @@ ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *b
 	return n;
 }
 
-/* trusted.* is listed only to root (CAP_SYS_ADMIN, as tmpfs asks). */
-static bool listed(const struct xattr *x, const struct memfs_cred *cr)
+/* trusted.* is listed only to CAP_SYS_ADMIN, as tmpfs does. */
+static bool listed(const struct xattr *x, bool trusted)
 {
-	return cr->uid == 0 || strncmp(x->data, "trusted.", 8);
+	return trusted || strncmp(x->data, "trusted.", 8);
 }
 
 ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
@@ -114,14 +127,20 @@ ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t 
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
+	bool trusted = false;
+	for (struct xattr *x = i->xattrs; x; x = x->next)
+		if (!strncmp(x->data, "trusted.", 8)) { /* ask /proc only then */
+			trusted = cred_capable(cr, CRED_CAP_SYS_ADMIN);
+			break;
+		}
 	size_t total = 0;
 	for (struct xattr *x = i->xattrs; x; x = x->next)
-		if (listed(x, cr))
+		if (listed(x, trusted))
 			total += x->namelen + 1;
 	ssize_t n = size && size < total ? -ERANGE : (ssize_t)total;
 	if (size && n >= 0)
 		for (struct xattr *x = i->xattrs; x; x = x->next) {
-			if (!listed(x, cr))
+			if (!listed(x, trusted))
 				continue;
 			memcpy(buf, x->data, x->namelen + 1);
 			buf += x->namelen + 1;
@@ -142,18 +161,26 @@ int memfs_removexattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t in
 		return -ESTALE;
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
-	if (i->flags & FL_UNCHANGEABLE)
-		err = -EPERM;
-	else if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
-		err = may(fs, cr, i, W_OK);
+	err = may_xattr(fs, cr, i, name, W_OK);
 	if (!err && !*pp)
 		err = -ENODATA;
 	if (!err) {
 		struct xattr *x = *pp;
 		*pp = x->next;
+		release_ispace(fs, xattr_space(x));
 		free(x);
 		i->ctime = now();
 	}
 	unlock(&i->lock);
 	return err;
+}
+
+void free_xattrs(struct memfs *fs, struct inode *i)
+{
+	for (struct xattr *x = i->xattrs, *next; x; x = next) {
+		next = x->next;
+		release_ispace(fs, xattr_space(x));
+		free(x);
+	}
+	i->xattrs = NULL;
 }
