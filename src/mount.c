@@ -68,14 +68,12 @@ static int fusermount(const char *const args[], int commfd)
 		const char *argv[8] = { "fusermount3" };
 		for (int i = 0; args[i] && i < 6; i++)
 			argv[i + 1] = args[i];
+		/* where fuse3 installs it: a set-uid program on a fixed path */
 		char env[32];
-		if (commfd >= 0) {
-			snprintf(env, sizeof(env), "%d", commfd);
-			setenv("_FUSE_COMMFD", env, 1);
-		}
-		execvp("fusermount3", (char **)argv);
-		execv("/usr/bin/fusermount3", (char **)argv);
-		execv("/bin/fusermount3", (char **)argv);
+		char *envp[] = { env, NULL };
+		snprintf(env, sizeof(env), "_FUSE_COMMFD=%d", commfd);
+		execve("/usr/bin/fusermount3", (char **)argv, commfd >= 0 ? envp : environ);
+		execve("/bin/fusermount3", (char **)argv, commfd >= 0 ? envp : environ);
 		_exit(127);
 	}
 	int status;

@@ -37,8 +37,17 @@ static bool in_initial_userns(void)
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	buf[n > 0 ? n : 0] = 0;
-	unsigned a, b, len;
-	return sscanf(buf, "%u %u %u", &a, &b, &len) == 3 && a == 0 && b == 0 && len == 4294967295u;
+	/* "0 0 4294967295": all ids mapped to themselves */
+	char *p = buf;
+	unsigned long v[3];
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		v[i] = strtoul(p, &end, 10);
+		if (end == p)
+			return false;
+		p = end;
+	}
+	return v[0] == 0 && v[1] == 0 && v[2] == 4294967295ul;
 }
 
 static bool have_cap_sys_admin(void)

@@ -239,6 +239,9 @@ static int in_userns(FIXTURE_DATA(nr) *self)
 	close(fd);
 	struct ramfuse rf = { 0 };
 	snprintf(rf.stats, sizeof(rf.stats), "%s", self->stats);
+	/* in the foreground the mount shows before the first stats are out */
+	for (end = now_ms() + 5000; stats_get(&rf, "pid") <= 0 && now_ms() < end;)
+		sleep_ms(5);
 	if (stats_get(&rf, "passthrough") != 0)
 		return 4;
 	if (umount2(self->mnt, 0))
