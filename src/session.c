@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,30 +27,6 @@ static const uint64_t wanted_flags =
 	FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_HANDLE_KILLPRIV_V2 |
 	FUSE_SETXATTR_EXT | FUSE_INIT_EXT | FUSE_HAS_IOCTL_DIR;
 
-/* Passthrough's backing files need CAP_SYS_ADMIN in the initial user
- * namespace: a user namespace's root does not have it there. */
-static bool in_initial_userns(void)
-{
-	char buf[64] = "";
-	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true; /* no /proc: cannot tell, let the kernel say */
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	/* "0 0 4294967295": all ids mapped to themselves */
-	char *p = buf;
-	unsigned long v[3];
-	for (int i = 0; i < 3; i++) {
-		char *end;
-		v[i] = strtoul(p, &end, 10);
-		if (end == p)
-			return false;
-		p = end;
-	}
-	return v[0] == 0 && v[1] == 0 && v[2] == 4294967295ul;
-}
-
 static bool have_cap_sys_admin(void)
 {
 	struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
@@ -57,6 +34,31 @@ static bool have_cap_sys_admin(void)
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return false;
 	return data[0].effective & (1u << 21);
+}
+
+/* CAP_SYS_ADMIN in our own user namespace is not enough: the kernel wants it
+ * in the initial one for FUSE_DEV_IOC_BACKING_OPEN.  Ask it once, right after
+ * INIT: passthrough=on fails here, auto serves every file without it. */
+static int probe_backing(struct session *s)
+{
+	int mfd = memfd_create("ramfuse-probe", MFD_CLOEXEC);
+	if (mfd < 0)
+		return 0; /* no memfds: the opens will find out */
+	int id = dev_backing_open(s->fd, mfd);
+	close(mfd);
+	if (id > 0) {
+		dev_backing_close(s->fd, id);
+		return 0;
+	}
+	if (s->cfg.passthrough == PASSTHROUGH_ON) {
+		msg("passthrough=on: FUSE_DEV_IOC_BACKING_OPEN: %s (needs CAP_SYS_ADMIN "
+		    "in the initial user namespace)", strerror(-id));
+		return id;
+	}
+	debug("passthrough: FUSE_DEV_IOC_BACKING_OPEN: %s: files are served without it",
+	      strerror(-id));
+	s->flags &= ~FUSE_PASSTHROUGH;
+	return 0;
 }
 
 static int reply_init(int fd, uint64_t unique, const struct fuse_init_out *out, size_t len)
@@ -140,11 +142,10 @@ int session_init(struct session *s, int fd)
 		if ((offered & FUSE_INIT_EXT) && (size_t)n >= sizeof(*h) + sizeof(*in))
 			offered |= (uint64_t)in->flags2 << 32;
 		uint64_t want = wanted_flags;
-		bool admin = have_cap_sys_admin() && in_initial_userns();
-		bool pt_possible = (offered & FUSE_PASSTHROUGH) && admin;
-		if ((offered & FUSE_PASSTHROUGH) && !admin && s->cfg.passthrough == PASSTHROUGH_AUTO)
-			debug("passthrough off: it needs CAP_SYS_ADMIN in the initial user namespace "
-			      "(not root, or in a user namespace)");
+		bool pt_possible = (offered & FUSE_PASSTHROUGH) && have_cap_sys_admin();
+		/* in a user namespace probe_backing finds out and says so */
+		if ((offered & FUSE_PASSTHROUGH) && !pt_possible && s->cfg.passthrough == PASSTHROUGH_AUTO)
+			debug("passthrough off: it needs CAP_SYS_ADMIN (not root)");
 		if (s->cfg.passthrough == PASSTHROUGH_ON && !pt_possible) {
 			msg("passthrough=on: %s", !(offered & FUSE_PASSTHROUGH)
 			    ? "the kernel does not offer FUSE_PASSTHROUGH"
@@ -178,6 +179,8 @@ int session_init(struct session *s, int fd)
 		err = reply_init(fd, h->unique, &out, len);
 		debug("INIT: kernel %u.%u, using 7.%u, max_write %u", in->major, in->minor,
 		      s->minor, MAX_WRITE);
+		if (!err && (s->flags & FUSE_PASSTHROUGH))
+			err = probe_backing(s);
 		print_flags(s->flags);
 		break;
 	}
@@ -190,7 +193,9 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct session *s = w->s;
 	for (;;) {
-		ssize_t n = dev_receive(w->fd, w->in, s->in_size, w->retries, &s->stopping);
+		ssize_t n = (ssize_t)fault_aside_next(w);
+		if (!n)
+			n = dev_receive(w->fd, w->in, s->in_size, w->retries, &s->stopping);
 		if (n < 0) {
 			if (n != -ENODEV && n != -EINTR) {
 				msg("reading /dev/fuse (fd %d): %s", w->fd, strerror((int)-n));
@@ -286,6 +291,7 @@ void session_join(struct session *s)
 			close(w->fd);
 		free(w->in);
 		free(w->out);
+		fault_aside_free(w);
 	}
 }
 

@@ -44,6 +44,10 @@ struct worker {
 	int interrupted;         /* atomic: FUSE_INTERRUPT came for it */
 	uint64_t interrupts;     /* INTERRUPTs that found their request */
 	uint64_t write_max;      /* the largest WRITE payload seen */
+	/* A lone worker reads on during a delay (fault.c): the requests it
+	 * read then wait here, in order, and are served next. */
+	char *spare;
+	struct aside *aside, *aside_tail;
 };
 
 struct session {

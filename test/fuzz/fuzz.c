@@ -247,7 +247,9 @@ static void take_open(const char *what, uint64_t nodeid, const struct fuse_open_
 	if (o->open_flags & FOPEN_PASSTHROUGH) {
 		if (dir || !(fz.s.flags & FUSE_PASSTHROUGH))
 			fail("%s: FOPEN_PASSTHROUGH not negotiated or on a directory", what);
-		if (o->backing_id <= 0 || o->backing_id >= MAX_BACKING || !fz.backing[o->backing_id])
+		/* checked after dispatch: a refused reply's undo closed it since */
+		if (o->backing_id <= 0 || o->backing_id >= MAX_BACKING ||
+		    (accepted && !fz.backing[o->backing_id]))
 			fail("%s: backing id %d is not registered", what, o->backing_id);
 	}
 	if (!accepted)
