@@ -294,6 +294,30 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 	out->ffree = inodes < out->files ? out->files - inodes : 0;
 }
 
+/* remount: new limits, refused (-EBUSY) below what is in use, as tmpfs */
+int memfs_set_limits(struct memfs *fs, const uint64_t *max_bytes, const uint64_t *max_inodes)
+{
+	if (max_inodes && __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED) > *max_inodes)
+		return -EBUSY;
+	if (max_bytes && *max_bytes != fs->cfg.max_bytes) {
+		if (memfs_byte_count(fs) > *max_bytes)
+			return -EBUSY;
+		int err = store_set_size(&fs->store, *max_bytes);
+		if (err)
+			return err;
+		__atomic_store_n(&fs->cfg.max_bytes, *max_bytes, __ATOMIC_RELAXED);
+	}
+	if (max_inodes)
+		__atomic_store_n(&fs->cfg.max_inodes, *max_inodes, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void memfs_limits(struct memfs *fs, uint64_t *max_bytes, uint64_t *max_inodes)
+{
+	*max_bytes = __atomic_load_n(&fs->cfg.max_bytes, __ATOMIC_RELAXED);
+	*max_inodes = __atomic_load_n(&fs->cfg.max_inodes, __ATOMIC_RELAXED);
+}
+
 uint64_t memfs_inode_count(struct memfs *fs)
 {
 	return __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);

@@ -137,6 +137,14 @@ static const struct {
 	{ "nofail", 0, 0 },
 };
 
+bool opts_is_generic(const char *opt)
+{
+	for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
+		if (!strcmp(opt, generic[i].name))
+			return true;
+	return !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
+}
+
 static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 {
 	char *val = strchr(opt, '=');
@@ -235,6 +243,14 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		return fault_parse(&f, val, err, errlen);
 	} else if (IS("nonblock") && !val) {
 		o->session.nonblock = true;
+	} else if (IS("populate") && val) {
+		o->populate = val;
+		bad = *val ? 0 : -EINVAL;
+	} else if (IS("root") && !val) {
+		o->root = true;
+	} else if (IS("log") && val) {
+		o->log = val;
+		bad = *val ? 0 : -EINVAL;
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
 		bad = *val ? 0 : -EINVAL;

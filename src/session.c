@@ -145,10 +145,13 @@ int session_init(struct session *s, int fd)
 		if (s->cfg.posix_acl)
 			want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
 		bool pt_possible = (offered & FUSE_PASSTHROUGH) && have_cap_sys_admin();
+		/* in a user namespace probe_backing finds out and says so */
+		if ((offered & FUSE_PASSTHROUGH) && !pt_possible && s->cfg.passthrough == PASSTHROUGH_AUTO)
+			debug("passthrough off: it needs CAP_SYS_ADMIN (not root)");
 		if (s->cfg.passthrough == PASSTHROUGH_ON && !pt_possible) {
 			msg("passthrough=on: %s", !(offered & FUSE_PASSTHROUGH)
 			    ? "the kernel does not offer FUSE_PASSTHROUGH"
-			    : "needs CAP_SYS_ADMIN");
+			    : "needs CAP_SYS_ADMIN in the initial user namespace");
 			struct iovec iov[1];
 			dev_send(fd, h->unique, -EPROTO, iov, 1);
 			err = -EOPNOTSUPP;

@@ -21,7 +21,9 @@ struct session_config {
 	uint64_t entry_timeout_ns, attr_timeout_ns;
 	uint64_t negative_timeout_ns; /* how long a LOOKUP miss may be cached */
 	enum passthrough_mode passthrough;
-	const char *stats_path;
+	const char *stats_path; /* as the user wrote it, for messages */
+	const char *stats_name; /* the file in stats_dir, opened at start */
+	int stats_dir;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
 	bool posix_acl; /* FUSE_POSIX_ACL and FUSE_DONT_MASK: ACLs and umask are ours */
 	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */

@@ -207,6 +207,12 @@ TEST_F(mnt, foreground_sigint)
 	fg_signal(_metadata, &self->rf, SIGINT);
 }
 
+/* SIGHUP means what SIGTERM means (README): unmount and exit 0 */
+TEST_F(mnt, foreground_sighup)
+{
+	fg_signal(_metadata, &self->rf, SIGHUP);
+}
+
 TEST_F(mnt, foreground_usable)
 {
 	struct ramfuse *rf = &self->rf;
