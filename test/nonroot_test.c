@@ -194,9 +194,10 @@ TEST_F(nr, user_debug_says_why)
 		close(fd);
 	}
 	EXPECT_EQ(0, r) TH_LOG("step %d; log: %.1500s", r, buf);
-	if (kernel_has_passthrough())
+	if (kernel_has_passthrough()) {
 		EXPECT_NE(NULL, strstr(buf, "passthrough off: it needs CAP_SYS_ADMIN"))
 			TH_LOG("%.1500s", buf);
+	}
 }
 
 /* unshare -Urm: root of a user namespace mounts with mount(2) */
@@ -263,9 +264,10 @@ TEST_F(nr, user_namespace)
 		close(fd);
 	}
 	EXPECT_EQ(0, r) TH_LOG("step %d; log: %.1500s", r, buf);
-	if (kernel_has_passthrough())
+	if (kernel_has_passthrough()) {
 		EXPECT_NE(NULL, strstr(buf, "passthrough: FUSE_DEV_IOC_BACKING_OPEN: "))
 			TH_LOG("%.1500s", buf);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -252,8 +252,9 @@ TEST_F(opt, help_and_version)
 	}
 	const char *h[] = { "--help", NULL }, *bad[] = { "--bogus", NULL };
 	ASSERT_EQ(0, run_ramfuse(_metadata, &self->rf, h, false, out, sizeof(out)));
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		EXPECT_NE(NULL, strstr(out, names[i])) TH_LOG("--help lacks %s", names[i]);
+	}
 	EXPECT_EQ(2, run_ramfuse(_metadata, &self->rf, bad, false, out, sizeof(out)));
 	EXPECT_NE(NULL, strstr(out, "--bogus")) TH_LOG("%s", out);
 }
