@@ -271,8 +271,8 @@ int volume_take(struct volume *v, struct volume_req *r)
 	while ((n = recvmsg(c, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
 	int fd = -1;
-	/* one fd in one message: what the mounting side sends */
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	/* one fd at most: room for more would have set MSG_CTRUNC */
+	struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
 	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
 	    h->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(h), sizeof(int));
