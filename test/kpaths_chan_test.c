@@ -123,8 +123,9 @@ TEST_F_TIMEOUT(retry, enoent_killed_pending, 20)
 	long long w, t_busy;
 
 	/* the delay must outlast queueing and killing 16 callers: ~30 ms
-	 * under TCG (logged below) */
-	snprintf(opts, sizeof(opts), "fault=STATFS:delay=600:count=%d", n);
+	 * under TCG alone (logged below), over 600 ms with a second binary
+	 * running beside this one in the VM */
+	snprintf(opts, sizeof(opts), "fault=STATFS:delay=2000:count=%d", n);
 	ASSERT_EQ(0, kp_mount(rf, n, opts)) TH_LOG("%s", rf->err);
 	if (conn_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)) == 0) {
 		snprintf(wpath, sizeof(wpath), "%s/waiting", dir);
