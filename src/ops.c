@@ -61,15 +61,15 @@ static int send_faulty(struct req *r, int err, struct iovec *iov, int iovcnt)
 	int res;
 	switch (r->fault) {
 	case FAULT_BADUNIQUE:
-		res = dev_send(w->fd, r->h->unique ^ (1ULL << 62), err, iov, iovcnt);
+		res = worker_send(w, r->h->unique ^ (1ULL << 62), err, iov, iovcnt);
 		debug("fd %d unique %llu: reply to a wrong unique: %s", w->fd,
 		      (unsigned long long)r->h->unique, strerror(-res));
 		if (res < 0)
 			counter_inc(&w->failed_replies);
-		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+		return worker_send(w, r->h->unique, err, iov, iovcnt);
 	case FAULT_TWICE:
-		res = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
-		int again = dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+		res = worker_send(w, r->h->unique, err, iov, iovcnt);
+		int again = worker_send(w, r->h->unique, err, iov, iovcnt);
 		debug("fd %d unique %llu: second reply: %s", w->fd,
 		      (unsigned long long)r->h->unique, strerror(-again));
 		if (again < 0)
@@ -81,9 +81,9 @@ static int send_faulty(struct req *r, int err, struct iovec *iov, int iovcnt)
 				iov[i].iov_len--;
 				break;
 			}
-		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+		return worker_send(w, r->h->unique, err, iov, iovcnt);
 	default:
-		return dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+		return worker_send(w, r->h->unique, err, iov, iovcnt);
 	}
 }
 
@@ -92,7 +92,7 @@ static int send_faulty(struct req *r, int err, struct iovec *iov, int iovcnt)
 static int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 {
 	struct worker *w = r->w;
-	int res = r->fault == FAULT_NONE ? dev_send(w->fd, r->h->unique, err, iov, iovcnt)
+	int res = r->fault == FAULT_NONE ? worker_send(w, r->h->unique, err, iov, iovcnt)
 					  : send_faulty(r, err, iov, iovcnt);
 	if (log_debug_on()) {
 		size_t len = sizeof(struct fuse_out_header);

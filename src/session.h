@@ -10,8 +10,10 @@
 #include "fault.h"
 #include "fuse_abi.h"
 #include "memfs.h"
+#include "uring.h"
 
 enum passthrough_mode { PASSTHROUGH_AUTO, PASSTHROUGH_ON, PASSTHROUGH_OFF };
+enum uring_mode { URING_AUTO, URING_ON, URING_OFF };
 
 struct session_config {
 	unsigned threads;
@@ -20,6 +22,8 @@ struct session_config {
 	enum passthrough_mode passthrough;
 	const char *stats_path;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
+	enum uring_mode uring;
+	unsigned uring_depth; /* entries per io_uring queue */
 	struct fault faults[FAULT_MAX];
 	unsigned nfaults;
 };
@@ -27,6 +31,7 @@ struct session_config {
 struct worker {
 	struct session *s;
 	int fd;
+	struct uring_queue *queue; /* serves an io_uring queue, not reads */
 	unsigned index;
 	pthread_t thread;
 	char *in;  /* one request */
@@ -49,8 +54,11 @@ struct session {
 	uint32_t minor;
 	uint64_t flags; /* negotiated INIT flags */
 	size_t in_size, out_size;
-	struct worker *workers;
-	unsigned nworkers, alive;
+	uint32_t max_write, max_pages; /* as negotiated */
+	struct worker *workers; /* the classic ones, then one per io_uring queue */
+	unsigned nworkers, nclassic, alive;
+	unsigned nqueues;     /* io_uring queues, 0: classic transport only */
+	struct uring *uring;
 	bool cloned;
 	int done_fd;       /* eventfd: a worker has ended */
 	int stopping;      /* atomic: workers should return */
@@ -64,6 +72,9 @@ int session_start(struct session *s);
 void session_stop(struct session *s);
 void session_join(struct session *s);
 unsigned session_running(struct session *s);
+void session_worker_ended(struct session *s, struct worker *w);
+/* The one way a reply leaves: the worker's fd, or its ring entry. */
+int worker_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt);
 
 /* ops.c */
 const char *opcode_name(uint32_t opcode);
