@@ -57,6 +57,10 @@ int mount_ramfuse(struct ramfuse *rf, const char *opts);
 int mount_ramfuse_args(struct ramfuse *rf, const char *const extra_args[],
 		       const char *opts);
 
+/* $RAMFUSE_EXTRA_OPTS, which every mount above adds to its options ("" if
+ * unset): make check-uring runs the suite with uring=on. */
+const char *rf_extra_opts(void);
+
 /* Foreground mount: flag is "-f" or "-d"; we fork the daemon ourselves,
  * rf->child is its pid and umount_ramfuse() collects its exit status. */
 int mount_ramfuse_fg(struct ramfuse *rf, const char *flag, const char *opts);
