@@ -1,9 +1,17 @@
+/* Faults: parsing -o fault=SPEC, matching a request against the specs, and
+ * applying what matched: before serving (delay, error, drop) and when
+ * replying (twice, badunique, short). */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "counter.h"
 #include "fault.h"
+#include "log.h"
+#include "opname.h"
 #include "session.h"
 
 static const struct { const char *name; int value; } errnos[] = {
@@ -146,4 +154,88 @@ struct fault *fault_match(struct fault *faults, unsigned n, uint32_t opcode,
 		return f;
 	}
 	return NULL;
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep before serving.  A FUSE_INTERRUPT for the request (it signals us)
+ * answers EINTR, nothing done: returns -EINTR.  The connection's end (POLLERR
+ * on our fd after an abort) or the session's stop ends the sleep early:
+ * nobody waits any more, the request is served at once. */
+static int delay_request(struct worker *w, unsigned ms)
+{
+	long long end = monotonic_ms() + ms, left;
+	while ((left = end - monotonic_ms()) > 0) {
+		struct pollfd p = { .fd = w->fd, .events = 0 };
+		int n = poll(&p, 1, (int)left);
+		if (n > 0)
+			break;
+		if (n < 0 && errno == EINTR) {
+			if (__atomic_load_n(&w->interrupted, __ATOMIC_ACQUIRE))
+				return -EINTR;
+			if (__atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE))
+				break;
+		}
+	}
+	return 0;
+}
+
+int fault_apply(struct worker *w, const struct fuse_in_header *h, const char *name,
+		enum fault_action *later)
+{
+	struct session *s = w->s;
+	struct fault *f = fault_match(s->cfg.faults, s->cfg.nfaults, h->opcode,
+				      h->nodeid, name);
+	if (!f)
+		return 0;
+	debug("%s unique %llu: fault %d", w->tag, (unsigned long long)h->unique,
+	      (int)f->action);
+	switch (f->action) {
+	case FAULT_DELAY:
+		return delay_request(w, f->value);
+	case FAULT_ERROR:
+		return -(int)f->value;
+	case FAULT_DROP:
+		return 1;
+	default:
+		*later = f->action;
+		return 0;
+	}
+}
+
+int fault_send(struct worker *w, uint64_t unique, enum fault_action a, int err,
+	       struct iovec *iov, int iovcnt)
+{
+	int res;
+	switch (a) {
+	case FAULT_BADUNIQUE:
+		res = worker_send(w, unique ^ (1ULL << 62), err, iov, iovcnt);
+		debug("%s unique %llu: reply to a wrong unique: %s", w->tag,
+		      (unsigned long long)unique, strerror(-res));
+		if (res < 0)
+			counter_inc(&w->failed_replies);
+		return worker_send(w, unique, err, iov, iovcnt);
+	case FAULT_TWICE:
+		res = worker_send(w, unique, err, iov, iovcnt);
+		int again = worker_send(w, unique, err, iov, iovcnt);
+		debug("%s unique %llu: second reply: %s", w->tag,
+		      (unsigned long long)unique, strerror(-again));
+		if (again < 0)
+			counter_inc(&w->failed_replies);
+		return res;
+	case FAULT_SHORT:
+		for (int i = iovcnt - 1; i > 0; i--)
+			if (iov[i].iov_len) {
+				iov[i].iov_len--;
+				break;
+			}
+		return worker_send(w, unique, err, iov, iovcnt);
+	default:
+		return worker_send(w, unique, err, iov, iovcnt);
+	}
 }

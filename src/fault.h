@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
+
+struct worker;
+struct fuse_in_header;
 
 #define FAULT_MAX 16
 /* Not an opcode: faults of the device channel itself. */
@@ -36,5 +40,13 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen);
 /* The first fault that applies to this request, counting it as used. */
 struct fault *fault_match(struct fault *faults, unsigned n, uint32_t opcode,
 			  uint64_t nodeid, const char *name);
+/* Before serving a request (NAME: the name it is about, or NULL): 0 to
+ * serve it, with *later the fault to apply when replying (untouched if
+ * none); 1 when a fault dropped it; a negative errno to answer instead. */
+int fault_apply(struct worker *w, const struct fuse_in_header *h, const char *name,
+		enum fault_action *later);
+/* Sends a reply with what a reply-time fault adds or changes. */
+int fault_send(struct worker *w, uint64_t unique, enum fault_action a, int err,
+	       struct iovec *iov, int iovcnt);
 
 #endif

@@ -3,7 +3,6 @@
  * request was found long enough to hold it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +10,7 @@
 
 #include "counter.h"
 #include "log.h"
+#include "opname.h"
 #include "session.h"
 
 struct req {
@@ -22,87 +22,22 @@ struct req {
 	struct memfs_cred cr;
 };
 
-static const char *const names[FUSE_OPCODE_MAX] = {
-	[FUSE_LOOKUP] = "LOOKUP", [FUSE_FORGET] = "FORGET",
-	[FUSE_GETATTR] = "GETATTR", [FUSE_SETATTR] = "SETATTR",
-	[FUSE_READLINK] = "READLINK", [FUSE_SYMLINK] = "SYMLINK",
-	[FUSE_MKNOD] = "MKNOD", [FUSE_MKDIR] = "MKDIR", [FUSE_UNLINK] = "UNLINK",
-	[FUSE_RMDIR] = "RMDIR", [FUSE_RENAME] = "RENAME", [FUSE_LINK] = "LINK",
-	[FUSE_OPEN] = "OPEN", [FUSE_READ] = "READ", [FUSE_WRITE] = "WRITE",
-	[FUSE_STATFS] = "STATFS", [FUSE_RELEASE] = "RELEASE",
-	[FUSE_FSYNC] = "FSYNC", [FUSE_SETXATTR] = "SETXATTR",
-	[FUSE_GETXATTR] = "GETXATTR", [FUSE_LISTXATTR] = "LISTXATTR",
-	[FUSE_REMOVEXATTR] = "REMOVEXATTR", [FUSE_FLUSH] = "FLUSH",
-	[FUSE_INIT] = "INIT", [FUSE_OPENDIR] = "OPENDIR",
-	[FUSE_READDIR] = "READDIR", [FUSE_RELEASEDIR] = "RELEASEDIR",
-	[FUSE_FSYNCDIR] = "FSYNCDIR", [FUSE_GETLK] = "GETLK",
-	[FUSE_SETLK] = "SETLK", [FUSE_SETLKW] = "SETLKW",
-	[FUSE_ACCESS] = "ACCESS", [FUSE_CREATE] = "CREATE",
-	[FUSE_INTERRUPT] = "INTERRUPT", [FUSE_BMAP] = "BMAP",
-	[FUSE_DESTROY] = "DESTROY", [FUSE_IOCTL] = "IOCTL", [FUSE_POLL] = "POLL",
-	[FUSE_NOTIFY_REPLY] = "NOTIFY_REPLY", [FUSE_BATCH_FORGET] = "BATCH_FORGET",
-	[FUSE_FALLOCATE] = "FALLOCATE", [FUSE_READDIRPLUS] = "READDIRPLUS",
-	[FUSE_RENAME2] = "RENAME2", [FUSE_LSEEK] = "LSEEK",
-	[FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
-	[FUSE_SETUPMAPPING] = "SETUPMAPPING", [FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
-	[FUSE_SYNCFS] = "SYNCFS", [FUSE_TMPFILE] = "TMPFILE", [FUSE_STATX] = "STATX",
-	[FUSE_COPY_FILE_RANGE_64] = "COPY_FILE_RANGE_64",
-};
-
-const char *opcode_name(uint32_t opcode)
-{
-	return opcode < FUSE_OPCODE_MAX && names[opcode] ? names[opcode] : NULL;
-}
-
-/* Sends what a fault asks for besides (or instead of) the right reply. */
-static int send_faulty(struct req *r, int err, struct iovec *iov, int iovcnt)
-{
-	struct worker *w = r->w;
-	int res;
-	switch (r->fault) {
-	case FAULT_BADUNIQUE:
-		res = worker_send(w, r->h->unique ^ (1ULL << 62), err, iov, iovcnt);
-		debug("fd %d unique %llu: reply to a wrong unique: %s", w->fd,
-		      (unsigned long long)r->h->unique, strerror(-res));
-		if (res < 0)
-			counter_inc(&w->failed_replies);
-		return worker_send(w, r->h->unique, err, iov, iovcnt);
-	case FAULT_TWICE:
-		res = worker_send(w, r->h->unique, err, iov, iovcnt);
-		int again = worker_send(w, r->h->unique, err, iov, iovcnt);
-		debug("fd %d unique %llu: second reply: %s", w->fd,
-		      (unsigned long long)r->h->unique, strerror(-again));
-		if (again < 0)
-			counter_inc(&w->failed_replies);
-		return res;
-	case FAULT_SHORT:
-		for (int i = iovcnt - 1; i > 0; i--)
-			if (iov[i].iov_len) {
-				iov[i].iov_len--;
-				break;
-			}
-		return worker_send(w, r->h->unique, err, iov, iovcnt);
-	default:
-		return worker_send(w, r->h->unique, err, iov, iovcnt);
-	}
-}
-
 /* Returns 0, or the kernel's refusal: then the kernel did not take in
  * what the reply says (an open, a lookup), and the caller undoes it. */
 static int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 {
 	struct worker *w = r->w;
 	int res = r->fault == FAULT_NONE ? worker_send(w, r->h->unique, err, iov, iovcnt)
-					  : send_faulty(r, err, iov, iovcnt);
+					  : fault_send(w, r->h->unique, r->fault, err, iov, iovcnt);
 	if (log_debug_on()) {
 		size_t len = sizeof(struct fuse_out_header);
 		for (int i = 1; i < iovcnt; i++)
 			len += iov[i].iov_len;
 		if (err)
-			debug("fd %d unique %llu reply %d %s", w->fd,
+			debug("%s unique %llu reply %d %s", w->tag,
 			      (unsigned long long)r->h->unique, err, strerror(-err));
 		else
-			debug("fd %d unique %llu reply 0 len %zu", w->fd,
+			debug("%s unique %llu reply 0 len %zu", w->tag,
 			      (unsigned long long)r->h->unique, len);
 	}
 	if (res == -ENOENT) { /* interrupted: the kernel stopped waiting */
@@ -931,61 +866,6 @@ static const char *request_name(const struct req *r)
 	}
 }
 
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleep before serving.  A FUSE_INTERRUPT for the request (it signals us)
- * answers EINTR, nothing done: returns true.  The connection's end (POLLERR
- * on our fd after an abort) or the session's stop ends the sleep early:
- * nobody waits any more, the request is served at once. */
-static bool delay_request(struct req *r, unsigned ms)
-{
-	long long end = monotonic_ms() + ms, left;
-	while ((left = end - monotonic_ms()) > 0) {
-		struct pollfd p = { .fd = r->w->fd, .events = 0 };
-		int n = poll(&p, 1, (int)left);
-		if (n > 0)
-			break;
-		if (n < 0 && errno == EINTR) {
-			if (__atomic_load_n(&r->w->interrupted, __ATOMIC_ACQUIRE)) {
-				reply_err(r, -EINTR);
-				return true;
-			}
-			if (__atomic_load_n(&r->w->s->stopping, __ATOMIC_ACQUIRE))
-				break;
-		}
-	}
-	return false;
-}
-
-/* Returns true when the fault took the request over. */
-static bool apply_fault(struct req *r)
-{
-	struct session *s = r->w->s;
-	struct fault *f = fault_match(s->cfg.faults, s->cfg.nfaults, r->h->opcode,
-				      r->h->nodeid, request_name(r));
-	if (!f)
-		return false;
-	debug("fd %d unique %llu: fault %d", r->w->fd, (unsigned long long)r->h->unique,
-	      (int)f->action);
-	switch (f->action) {
-	case FAULT_DELAY:
-		return delay_request(r, f->value);
-	case FAULT_ERROR:
-		reply_err(r, -(int)f->value);
-		return true;
-	case FAULT_DROP:
-		return true;
-	default:
-		r->fault = f->action;
-		return false;
-	}
-}
-
 void dispatch(struct worker *w, size_t len)
 {
 	const struct fuse_in_header *h = (const void *)w->in;
@@ -1004,7 +884,7 @@ void dispatch(struct worker *w, size_t len)
 	counter_inc(&w->requests);
 	if (h->opcode < FUSE_OPCODE_MAX)
 		counter_inc(&w->ops[h->opcode]);
-	debug("fd %d unique %llu %s node %llu len %u", w->fd, (unsigned long long)h->unique,
+	debug("%s unique %llu %s node %llu len %u", w->tag, (unsigned long long)h->unique,
 	      opcode_name(h->opcode) ? opcode_name(h->opcode) : "UNKNOWN",
 	      (unsigned long long)h->nodeid, h->len);
 	if (!op || !op->fn)
@@ -1018,7 +898,10 @@ void dispatch(struct worker *w, size_t len)
 	r.arglen -= extlen;
 	__atomic_store_n(&w->interrupted, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->busy_unique, h->unique, __ATOMIC_RELEASE);
-	if (!w->s->cfg.nfaults || !apply_fault(&r))
+	int taken = w->s->cfg.nfaults ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
+	if (taken < 0)
+		reply_err(&r, taken);
+	else if (!taken)
 		op->fn(&r);
 	__atomic_store_n(&w->busy_unique, 0, __ATOMIC_RELEASE);
 }

@@ -237,6 +237,7 @@ int session_start(struct session *s)
 				w->fd = fd;
 			}
 		}
+		snprintf(w->tag, sizeof(w->tag), "fd %d", w->fd);
 		if (s->cfg.nonblock && fcntl(w->fd, F_SETFL, O_NONBLOCK) < 0)
 			msg("O_NONBLOCK on fd %d: %s", w->fd, strerror(errno));
 		w->in = malloc(s->in_size);

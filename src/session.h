@@ -32,6 +32,7 @@ struct worker {
 	struct session *s;
 	int fd;
 	struct uring_queue *queue; /* serves an io_uring queue, not reads */
+	char tag[16];              /* how -d names it: "fd 5", "q 0" */
 	unsigned index;
 	pthread_t thread;
 	char *in;  /* one request */
@@ -77,7 +78,6 @@ void session_worker_ended(struct session *s, struct worker *w);
 int worker_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt);
 
 /* ops.c */
-const char *opcode_name(uint32_t opcode);
 void dispatch(struct worker *w, size_t len);
 
 /* stats.c */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "counter.h"
+#include "opname.h"
 #include "session.h"
 
 static const char *const retry_names[DEV_RETRY_NR] = {

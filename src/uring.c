@@ -344,6 +344,7 @@ int uring_start(struct session *s)
 		struct worker *w = &s->workers[s->nworkers + started];
 		*w = (struct worker){ .s = s, .fd = s->fd, .index = s->nworkers + started,
 				      .queue = q };
+		snprintf(w->tag, sizeof(w->tag), "q %u", started);
 		q->w = w;
 		q->qid = started;
 		q->ring.fd = -1;
