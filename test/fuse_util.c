@@ -708,6 +708,13 @@ int stats_get_str(const struct ramfuse *rf, const char *name, char *out,
 	return -1;
 }
 
+bool rf_on_ring(const struct ramfuse *rf)
+{
+	char t[32];
+
+	return stats_get_str(rf, "transport", t, sizeof(t)) == 0 && !strcmp(t, "uring");
+}
+
 long long stats_get(const struct ramfuse *rf, const char *name)
 {
 	unsigned long long v;

@@ -102,6 +102,8 @@ long long stats_wait_le(struct ramfuse *rf, const char *name, long long max,
 /* the raw value text of line "name ..." into buf; 0, or -1 if absent */
 int stats_get_str(const struct ramfuse *rf, const char *name, char *buf,
 		  size_t len);
+/* true when the mount serves over FUSE-over-io_uring (stats "transport uring") */
+bool rf_on_ring(const struct ramfuse *rf);
 /* Sum of op.NAME over the names given (NULL-terminated). */
 long long stats_sum(const struct ramfuse *rf, const char *const names[]);
 
