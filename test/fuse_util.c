@@ -222,6 +222,13 @@ static int decode_status(int status)
 	return -1;
 }
 
+int rf_reap(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	return waitpid_timeout(pid, &status, timeout_ms) ? -1 : decode_status(status);
+}
+
 static pid_t spawn(const char *exe, const char *const argv[], const char *out)
 {
 	pid_t pid = fork_clean();
@@ -1149,4 +1156,83 @@ ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+/* "major:minor" of the mount at path, from mountinfo: the minor, or -1 */
+static int mount_minor(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		char mp[1024];
+
+		if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &maj, &min, mp) == 3 &&
+		    !strcmp(mp, path))
+			found = (int)min;
+	}
+	fclose(f);
+	return found;
+}
+
+int fusectl_dir(const struct ramfuse *rf, int *ours, char *dir, size_t len,
+		char *why, size_t wlen)
+{
+	int n = mount_minor(rf->mnt);
+	struct stat st;
+
+	if (n < 0) {
+		snprintf(why, wlen, "%s not in mountinfo", rf->mnt);
+		return -1;
+	}
+	snprintf(dir, len, FUSECTL "/%d", n);
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (stat(FUSECTL, &st) < 0) {
+		snprintf(why, wlen, FUSECTL ": %s (no fusectl in this kernel)",
+			 strerror(errno));
+		return -1;
+	}
+	if (mount("none", FUSECTL, "fusectl", 0, NULL) < 0) {
+		snprintf(why, wlen, "mount -t fusectl: %s", strerror(errno));
+		return -1;
+	}
+	*ours = 1;
+	if (stat(dir, &st) < 0) {
+		snprintf(why, wlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+long long read_num(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtoll(buf, NULL, 10);
+}
+
+int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
 }

@@ -133,6 +133,9 @@ bool opt_has(const char *list, const char *opt);
 bool pid_gone(pid_t pid);
 int wait_pid_gone(pid_t pid, int timeout_ms);
 
+/* wait (bounded) for our child: its exit code, 128+signal, or -1 (timeout) */
+int rf_reap(pid_t pid, int timeout_ms);
+
 /* echo what > /proc/sys/vm/drop_caches (after sync) */
 int drop_caches(int what);
 
@@ -162,6 +165,19 @@ int stat_load_stop(struct stat_load *l);
 /* Refresh until each of fd.0 .. fd.(nfds-1) counts at least min requests
  * (or the timeout); returns how many do. */
 int stats_wait_fds(struct ramfuse *rf, int nfds, long long min, int timeout_ms);
+
+/*
+ * The fusectl directory of rf's connection (FUSECTL/N) into dir; mounts
+ * fusectl when it is not mounted and sets *ours (the caller unmounts it).
+ * 0, or -1 with the reason in why.
+ */
+#define FUSECTL "/sys/fs/fuse/connections"
+int fusectl_dir(const struct ramfuse *rf, int *ours, char *dir, size_t len,
+		char *why, size_t wlen);
+/* a decimal number read from a file (fusectl's "waiting"), or -1 */
+long long read_num(const char *path);
+/* write s to path (fusectl's "abort"): 0 or -1 */
+int write_str(const char *path, const char *s);
 
 /* mount a tmpfs on a fresh temp dir (dir gets the path) / undo it */
 int tmpfs_mount(char *dir, size_t len, const char *opts);

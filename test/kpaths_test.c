@@ -32,7 +32,6 @@
 #include <sys/wait.h>
 
 #define NKIDS 72
-#define FUSECTL "/sys/fs/fuse/connections"
 
 /* everything a test may leave behind, as plain data */
 #define KP_DATA			\
@@ -150,89 +149,6 @@ static pid_t start_kid(pid_t *kids, enum kid_op op, const char *path)
 	if (pid > 0)
 		add_kid(kids, pid);
 	return pid;
-}
-
-/* "major:minor" of the mount at path, from mountinfo: the minor, or -1 */
-static int mount_minor(const char *path)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int found = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-		char mp[1024];
-
-		if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &maj, &min, mp) == 3 &&
-		    !strcmp(mp, path))
-			found = (int)min;
-	}
-	fclose(f);
-	return found;
-}
-
-/*
- * The fusectl directory of rf's connection into dir; mounts fusectl when it
- * is not mounted (and sets *ours).  0, or -1 with the reason in why.
- */
-static int conn_dir(const struct ramfuse *rf, int *ours, char *dir, size_t len,
-		    char *why, size_t wlen)
-{
-	int n = mount_minor(rf->mnt);
-	struct stat st;
-
-	if (n < 0) {
-		snprintf(why, wlen, "%s not in mountinfo", rf->mnt);
-		return -1;
-	}
-	snprintf(dir, len, FUSECTL "/%d", n);
-	if (stat(dir, &st) == 0)
-		return 0;
-	if (stat(FUSECTL, &st) < 0) {
-		snprintf(why, wlen, FUSECTL ": %s (no fusectl in this kernel)",
-			 strerror(errno));
-		return -1;
-	}
-	if (mount("none", FUSECTL, "fusectl", 0, NULL) < 0) {
-		snprintf(why, wlen, "mount -t fusectl: %s", strerror(errno));
-		return -1;
-	}
-	*ours = 1;
-	if (stat(dir, &st) < 0) {
-		snprintf(why, wlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static long long read_num(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 10);
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
 static void teardown(struct __test_metadata *_metadata, struct ramfuse *rf,
@@ -519,7 +435,7 @@ TEST_F_TIMEOUT(retry, enoent_killed_pending, 20)
 	 * under TCG (logged below) */
 	snprintf(opts, sizeof(opts), "uring=off,fault=STATFS:delay=600:count=%d", n);
 	ASSERT_EQ(0, kp_mount(rf, n, opts)) TH_LOG("%s", rf->err);
-	if (conn_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)) == 0) {
+	if (fusectl_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)) == 0) {
 		snprintf(wpath, sizeof(wpath), "%s/waiting", dir);
 		waiting_ok = read_num(wpath) >= 0;
 	} else {
@@ -843,7 +759,7 @@ TEST_F_TIMEOUT(conn, abort, 20)
 
 	snprintf(o, sizeof(o), "%s,fault=MKDIR:delay=10000", variant->opts);
 	ASSERT_EQ(0, kp_mount_fg(rf, "-f", variant->threads, o)) TH_LOG("%s", rf->err);
-	if (conn_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)))
+	if (fusectl_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)))
 		SKIP(return, "%s", why);
 	snprintf(p, sizeof(p), "%s/pending", rf->mnt);
 	kid = start_kid(self->kids, KID_MKDIR, p);
