@@ -43,11 +43,16 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-tests: $(TEST_BINS) $(B)/test/run-tests
+tests: $(TEST_BINS) $(B)/test/run-tests $(B)/test/metabench
 
 $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# scripts/bench's metadata load (not a test: run-tests runs *_test only)
+$(B)/test/metabench: test/bench/metabench.c | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(B)/test/run-tests: test/runner.c | $(B)/test
 	@echo "  CC      $@"
