@@ -6,6 +6,11 @@
 #   make check-uring  the suite again, every mount over FUSE-over-io_uring
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make fuzz       the request fuzzer (clang libFuzzer, glibc) for
+#                   FUZZ_SECONDS (60); findings in build-fuzz/crashes/
+#   make one-test SRC=x_test.c OUT=bin  one test file against harness.h and fuse_raw.h
+#   make check SANITIZE=1  the suite with the daemon and tests built with
+#                   glibc + ASan/UBSan (in build-san/); any report fails it
 
 CC      ?= musl-gcc
 ifeq ($(origin CC),default)
@@ -14,19 +19,33 @@ endif
 CLANG   ?= clang
 MUSL_INC ?= /usr/include/x86_64-linux-musl
 CFLAGS  ?= -Os
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes \
-           -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-           -fno-stack-protector -D_GNU_SOURCE -pthread
-LDFLAGS += -static -s -Wl,--gc-sections -pthread
 PREFIX  ?= /usr/local
 SBINDIR ?= /sbin
 
-B := build
+ifeq ($(SANITIZE),1)
+# glibc, dynamic: the sanitizers' runtimes need both.  A report aborts.
+B       := build-san
+CC      := gcc
+SAN     := -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+CFLAGS  := -O1 $(SAN)
+LDFLAGS := $(SAN)
+else
+B       := build
+LDFLAGS += -static -s -Wl,--gc-sections
+endif
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes \
+           -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+           -fno-stack-protector -D_GNU_SOURCE -pthread
+LDFLAGS += -pthread
 SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard test/*_test.c))
 TEST_BINS := $(TEST_SRCS:test/%.c=$(B)/test/%)
-TEST_LIB  := $(filter-out $(TEST_SRCS) test/runner.c,$(sort $(wildcard test/*.c)))
+# reproducers of kernel bugs (test/repro/) run with the suite as repro_*
+REPRO_SRCS := $(sort $(wildcard test/repro/*_test.c))
+REPRO_BINS := $(REPRO_SRCS:test/repro/%.c=$(B)/test/repro_%)
+RUNNER_SRCS := test/runner.c test/junit.c
+TEST_LIB  := $(filter-out $(TEST_SRCS) $(RUNNER_SRCS),$(sort $(wildcard test/*.c)))
 TEST_HDRS := $(wildcard test/*.h)
 
 all: $(B)/ramfuse tests
@@ -43,26 +62,64 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-tests: $(TEST_BINS) $(B)/test/run-tests $(B)/test/metabench
+tests: $(TEST_BINS) $(REPRO_BINS) $(B)/test/readme_example_test $(B)/test/run-tests \
+	$(B)/test/metabench
 
 $(B)/test/%: test/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+$(B)/test/repro_%: test/repro/%.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# the README's fuse_raw example (the indented block after the line
+# "<!-- example: fuse_raw -->") runs with the suite, so it cannot rot
+$(B)/readme_example.c: README.md | $(B)/test
+	$(Q)sed -n '/^<!-- example: fuse_raw -->$$/,/^<!-- end -->$$/{/^$$/p;s/^    //p;}' $< >$@
+	$(Q)grep -q TEST_HARNESS_MAIN $@ || { echo "README.md: no fuse_raw example" >&2; rm -f $@; exit 1; }
+
+$(B)/test/readme_example_test: $(B)/readme_example.c $(TEST_LIB) $(TEST_HDRS) | $(B)/test
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $@ $< $(TEST_LIB)
+
+# any one test file, e.g. a reproducer kept elsewhere (vm/run --test uses it):
+#   make one-test SRC=path/x_test.c OUT=path/x_test
+one-test:
+	@test -n "$(SRC)" && test -n "$(OUT)" || { echo "make one-test: give SRC=FILE.c and OUT=BINARY" >&2; exit 2; }
+	@mkdir -p $(dir $(OUT))
+	$(Q)$(CC) $(CFLAGS) -Itest -Isrc $(LDFLAGS) -o $(OUT) $(SRC) $(TEST_LIB)
 
 # scripts/bench's metadata load (not a test: run-tests runs *_test only)
 $(B)/test/metabench: test/bench/metabench.c | $(B)/test
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-$(B)/test/run-tests: test/runner.c | $(B)/test
+$(B)/test/run-tests: $(RUNNER_SRCS) test/junit.h | $(B)/test
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RUNNER_SRCS)
 
 $(B)/obj $(B)/test:
 	mkdir -p $@
 
+ifeq ($(SANITIZE),1)
+# Every process writes its reports to $(SAN_LOG)/{asan,ubsan}.PID; a test
+# whose daemon left one fails (test/fuse_util.c), and so does the run if
+# any process at all left one.
+SAN_LOG := $(abspath $(B))/reports
+check: all
+	$(Q)rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG)
+	$(Q)s=0; RAMFUSE_SAN_LOG=$(SAN_LOG) TEST_TIMEOUT_MULT=$${TEST_TIMEOUT_MULT:-4} \
+	ASAN_OPTIONS=abort_on_error=1:halt_on_error=1:detect_leaks=1:log_path=$(SAN_LOG)/asan \
+	UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOG)/ubsan \
+		$(B)/test/run-tests $(B)/test || s=1; \
+	for f in $(SAN_LOG)/*; do [ -e "$$f" ] || continue; \
+		echo "sanitizer report $$f:"; cat "$$f"; s=1; done; \
+	[ $$s = 0 ] && echo "sanitizers: no reports" || { echo "sanitizers: FAILED"; exit 1; }
+else
 check: all
 	$(B)/test/run-tests $(B)/test
+endif
 
 # every mount with uring=on, the kernel's enable_uring on for the run only
 check-uring: all
@@ -73,11 +130,39 @@ check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
 
 lint:
-	@for f in $(SRCS) $(TEST_SRCS) $(TEST_LIB) test/runner.c vm/init.c vm/selftest-standin.c; do \
+	@for f in $(SRCS) $(TEST_SRCS) $(REPRO_SRCS) $(TEST_LIB) $(RUNNER_SRCS) vm/init.c vm/selftest-standin.c; do \
 		$(CLANG) -fsyntax-only -nostdinc -isystem $(MUSL_INC) \
 			-isystem $$($(CLANG) -print-resource-dir)/include \
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
 	done; echo "lint: clang clean"
+
+# The fuzzer: libFuzzer with ASan and UBSan, glibc, host only.  The seed
+# corpus is generated (test/fuzz/seeds.c); what the fuzzer learns stays in
+# build-fuzz/corpus between runs.
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FB := build-fuzz
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -pthread \
+               -fno-omit-frame-pointer -fno-sanitize-recover=all -Isrc -Itest/fuzz
+FUZZ_SRCS := $(filter-out src/main.c,$(SRCS))
+
+$(FB)/fuzz: test/fuzz/fuzz.c test/fuzz/fuzz.h $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+		test/fuzz/fuzz.c $(FUZZ_SRCS)
+
+$(FB)/seeds: test/fuzz/seeds.c test/fuzz/fuzz.h src/fuse_abi.h
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ test/fuzz/seeds.c
+
+fuzz: $(FB)/fuzz $(FB)/seeds
+	$(Q)rm -rf $(FB)/seeds.d && $(FB)/seeds $(FB)/seeds.d
+	$(Q)mkdir -p $(FB)/corpus $(FB)/crashes
+	$(FB)/fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=20 \
+		-rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
+		-artifact_prefix=$(FB)/crashes/ $(FUZZ_ARGS) $(FB)/corpus $(FB)/seeds.d
 
 # QEMU test VM (vm/README.md); Debian's kernels come from apt via scripts/get-kernel
 VM_ARGS ?=
@@ -99,6 +184,6 @@ install: $(B)/ramfuse
 
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/ramfuse $(B)/vm $(B)/vmtest
+	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
 
-.PHONY: all tests check check-uring check-long lint install clean vm-check vm-selftest initramfs
+.PHONY: all tests check check-uring check-long lint fuzz install clean vm-check vm-selftest initramfs one-test

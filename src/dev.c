@@ -13,6 +13,19 @@
 
 #define DEV_PATH "/dev/fuse"
 
+static int real_ioctl(int fd, unsigned long request, void *arg)
+{
+	return ioctl(fd, request, arg);
+}
+
+static const struct dev_sys real_sys = { .writev = writev, .ioctl = real_ioctl };
+static const struct dev_sys *sys = &real_sys;
+
+void dev_set_sys(const struct dev_sys *s)
+{
+	sys = s ? s : &real_sys;
+}
+
 int dev_open(void)
 {
 	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
@@ -96,21 +109,41 @@ int dev_send(int fd, uint64_t unique, int error, struct iovec *iov, int iovcnt)
 	out.len = (uint32_t)len;
 	iov[0].iov_base = &out;
 	iov[0].iov_len = sizeof(out);
+	ssize_t n = sys->writev(fd, iov, iovcnt);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* A reply written as it is, header included (edited on purpose). */
+int dev_write(int fd, const struct iovec *iov, int iovcnt)
+{
+	size_t len = 0;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
 	ssize_t n = writev(fd, iov, iovcnt);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* A notification: unique 0 and the code in the error field, one writev.
+ * Returns the kernel's answer: 0, or what the kernel found wrong with it
+ * (ENOENT: no such inode or entry in its caches; EINVAL: unknown code). */
+int dev_notify(int fd, int code, struct iovec *iov, int iovcnt)
+{
+	return dev_send(fd, 0, code, iov, iovcnt);
+}
+
 int dev_backing_open(int fd, int backing_fd)
 {
 	struct fuse_backing_map map = { .fd = backing_fd };
-	int id = ioctl(fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	int id = sys->ioctl(fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
 	return id < 0 ? -errno : id;
 }
 
 int dev_backing_close(int fd, int backing_id)
 {
 	uint32_t id = (uint32_t)backing_id;
-	return ioctl(fd, FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0 ? -errno : 0;
+	return sys->ioctl(fd, FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0 ? -errno : 0;
 }

@@ -308,12 +308,49 @@ struct fuse_ext_header { uint32_t size, type; };
 #define FUSE_EXT_GROUPS 32
 
 /* Notifications: written with unique 0 and the code in the error field. */
-#define FUSE_NOTIFY_INVAL_INODE 2
+enum fuse_notify_code {
+	FUSE_NOTIFY_POLL = 1, FUSE_NOTIFY_INVAL_INODE = 2, FUSE_NOTIFY_INVAL_ENTRY = 3,
+	FUSE_NOTIFY_STORE = 4, FUSE_NOTIFY_RETRIEVE = 5, FUSE_NOTIFY_DELETE = 6,
+	FUSE_NOTIFY_RESEND = 7,     /* 7.40 */
+	FUSE_NOTIFY_INC_EPOCH = 8,  /* 7.44 */
+	FUSE_NOTIFY_PRUNE = 9,      /* 7.45 */
+};
+struct fuse_notify_poll_wakeup_out { uint64_t kh; };
 struct fuse_notify_inval_inode_out {
 	uint64_t ino;
 	int64_t off; /* < 0: the attributes only */
-	int64_t len;
+	int64_t len; /* <= 0: to the end */
 };
+#define FUSE_EXPIRE_ONLY (1U << 0) /* inval_entry: expire, do not drop */
+struct fuse_notify_inval_entry_out {
+	uint64_t parent;
+	uint32_t namelen, flags; /* then the name and a NUL */
+};
+struct fuse_notify_delete_out {
+	uint64_t parent, child;
+	uint32_t namelen, padding; /* then the name and a NUL */
+};
+struct fuse_notify_store_out {
+	uint64_t nodeid, offset;
+	uint32_t size, padding; /* then size bytes */
+};
+struct fuse_notify_retrieve_out {
+	uint64_t notify_unique; /* the unique of the NOTIFY_REPLY to come */
+	uint64_t nodeid, offset;
+	uint32_t size, padding;
+};
+/* NOTIFY_REPLY's arguments (the size of fuse_write_in), then the data. */
+struct fuse_notify_retrieve_in {
+	uint64_t dummy1, offset;
+	uint32_t size, dummy2;
+	uint64_t dummy3, dummy4;
+};
+struct fuse_notify_prune_out {
+	uint32_t count, padding;
+	uint64_t spare; /* then count nodeids */
+};
+/* Set in the unique of requests the kernel sends again after RESEND. */
+#define FUSE_UNIQUE_RESEND (1ULL << 63)
 
 struct fuse_backing_map { int32_t fd; uint32_t flags; uint64_t padding; };
 
@@ -376,5 +413,11 @@ _Static_assert(sizeof(struct fuse_backing_map) == 16, "abi");
 _Static_assert(sizeof(struct fuse_notify_inval_inode_out) == 24, "abi");
 _Static_assert(sizeof(struct fuse_uring_req_header) == 288, "abi");
 _Static_assert(sizeof(struct fuse_uring_cmd_req) == 24, "abi");
+_Static_assert(sizeof(struct fuse_notify_inval_entry_out) == 16, "abi");
+_Static_assert(sizeof(struct fuse_notify_delete_out) == 24, "abi");
+_Static_assert(sizeof(struct fuse_notify_store_out) == 24, "abi");
+_Static_assert(sizeof(struct fuse_notify_retrieve_out) == 32, "abi");
+_Static_assert(sizeof(struct fuse_notify_retrieve_in) == 40, "abi");
+_Static_assert(sizeof(struct fuse_notify_prune_out) == 16, "abi");
 
 #endif

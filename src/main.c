@@ -33,8 +33,10 @@ static void usage(FILE *f)
 		"      size=N[k|m|g|%%] nr_inodes=N mode=OCTAL uid=N gid=N\n"
 		"      allow_other nodefault_permissions max_read=N fsname=S subtype=S\n"
 		"      threads=N noclone_fd entry_timeout=S attr_timeout=S\n"
-		"      passthrough=auto|on|off stats=PATH, and mount(8)'s generic ones\n"
-		"  -V  print the version\n");
+		"      passthrough=auto|on|off stats=PATH fault=SPEC control=PATH,\n"
+		"      and mount(8)'s generic ones\n"
+		"  -V  print the version\n"
+		"       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n");
 }
 
 static noreturn void fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -234,9 +236,26 @@ static int serve(struct session *s, const char *mnt)
 	return __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
+/* The daemon works from /: keep the path the user meant. */
+static const char *absolute(const char *what, const char *path, char buf[PATH_MAX])
+{
+	char cwd[PATH_MAX];
+	if (!path || path[0] == '/')
+		return path;
+	if (!getcwd(cwd, sizeof(cwd)) || snprintf(buf, PATH_MAX, "%s/%s", cwd, path) >= PATH_MAX)
+		fail(EXIT_USAGE, "%s path '%s' is too long", what, path);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static struct cli c;
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "--list-fields")) {
+		fields_print(stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	const char *source = NULL;
@@ -252,21 +271,16 @@ int main(int argc, char **argv)
 		fail(EXIT_USAGE, "%s", err);
 	if (source)
 		o.fsname = source;
+	if (opts_check(&o, err, sizeof(err)) < 0)
+		fail(EXIT_USAGE, "%s", err);
 	if (mount_check_point(c.mountpoint, err, sizeof(err)) < 0)
 		fail(1, "%s", err);
 	char mnt[PATH_MAX];
 	if (!realpath(c.mountpoint, mnt))
 		fail(1, "%s: %s", c.mountpoint, strerror(errno));
-	static char stats_path[PATH_MAX];
-	if (o.session.stats_path && o.session.stats_path[0] != '/') {
-		/* the daemon works from /: keep the path the user meant */
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)) ||
-		    snprintf(stats_path, sizeof(stats_path), "%s/%s", cwd,
-			     o.session.stats_path) >= (int)sizeof(stats_path))
-			fail(EXIT_USAGE, "stats path '%s' is too long", o.session.stats_path);
-		o.session.stats_path = stats_path;
-	}
+	static char stats_path[PATH_MAX], control_path[PATH_MAX];
+	o.session.stats_path = absolute("stats", o.session.stats_path, stats_path);
+	o.control_path = absolute("control", o.control_path, control_path);
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -286,11 +300,16 @@ int main(int argc, char **argv)
 	int res = memfs_new(&s.fs, &fc);
 	if (res < 0)
 		fail(1, "memory filesystem: %s", strerror(-res));
-	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0)
+	if (o.control_path && !(s.ctl = control_open(o.control_path, err, sizeof(err))))
 		fail(1, "%s", err);
+	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0) {
+		control_close(s.ctl);
+		fail(1, "%s", err);
+	}
 	res = session_init(&s, fd);
 	if (res < 0) {
 		mount_remove(mnt);
+		control_close(s.ctl);
 		fail(1, "INIT on %s: %s", mnt, strerror(-res));
 	}
 
@@ -301,8 +320,11 @@ int main(int argc, char **argv)
 	res = session_start(&s);
 	if (res < 0) {
 		mount_remove(mnt);
+		control_close(s.ctl);
 		fail(1, "starting workers: %s", strerror(-res));
 	}
+	if (s.ctl && (res = control_start(s.ctl, &s, mnt)) < 0)
+		msg("control=%s: %s", o.control_path, strerror(-res));
 	/* SIGUSR2 interrupts a worker's read (tests count the EINTR retries):
 	 * keep it off this thread so that it reaches one. */
 	sigaddset(&set, SIGUSR2);
@@ -312,13 +334,17 @@ int main(int argc, char **argv)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
 	report_ready(&notify_fd);
 	int status = serve(&s, mnt);
+	control_close(s.ctl);
+	s.ctl = NULL;
 	struct statfs sf; /* statfs always asks the server: no cache answers it */
 	if (statfs(mnt, &sf) < 0 && errno == ENOTCONN)
 		msg("%s: the connection was aborted; the mount stays until unmounted", mnt);
 	res = stats_write(&s);
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
+	session_free(&s);
 	close(fd);
+	fault_list_free(&s.faults);
 	memfs_free(s.fs);
 	return status;
 }

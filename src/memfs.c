@@ -2,6 +2,7 @@
  * lives while the kernel holds lookups on it, a directory names it, or it
  * is open; the last of the three to drop frees it. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
@@ -146,7 +147,7 @@ int memfs_new(struct memfs **out, const struct memfs_config *cfg)
 		return -ENOMEM;
 	fs->cfg = *cfg;
 	fs->next_ino = MEMFS_ROOT;
-	store_init(&fs->store, cfg->max_bytes);
+	store_init(&fs->store, cfg->max_bytes, cfg->memfd_store);
 	/* Leave room for the device fds and the rest of the process. */
 	struct rlimit rl;
 	uint64_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
@@ -209,4 +210,52 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 uint64_t memfs_inode_count(struct memfs *fs)
 {
 	return __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+}
+
+int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, size_t len)
+{
+	uint64_t counted = 0, bytes = 0;
+	for (uint64_t n = MEMFS_ROOT; n < fs->next_ino; n++) {
+		struct inode *i = get(fs, n);
+		if (!i)
+			continue;
+		if (i->ino != n) {
+			snprintf(why, len, "inode %llu in slot %llu", (unsigned long long)i->ino,
+				 (unsigned long long)n);
+			return -1;
+		}
+		if (!i->nlink && !i->nopen && !i->nlookup) {
+			snprintf(why, len, "inode %llu kept with no name, open or lookup",
+				 (unsigned long long)n);
+			return -1;
+		}
+		uint64_t nlookup;
+		uint32_t nopen;
+		if (held && n != MEMFS_ROOT) {
+			held(ctx, n, &nlookup, &nopen);
+			if (nlookup != i->nlookup || nopen != i->nopen) {
+				snprintf(why, len, "inode %llu: %llu lookups and %u opens, "
+					 "the kernel holds %llu and %u", (unsigned long long)n,
+					 (unsigned long long)i->nlookup, i->nopen,
+					 (unsigned long long)nlookup, nopen);
+				return -1;
+			}
+		}
+		if (!(i->flags & INODE_ORPHAN)) /* each extra link counts */
+			counted += S_ISDIR(i->mode) || i->nlink < 2 ? 1 : i->nlink;
+		bytes += allocated(i);
+	}
+	uint64_t ninodes = __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+	if (counted != ninodes) {
+		snprintf(why, len, "%llu inodes counted, %llu kept", (unsigned long long)ninodes,
+			 (unsigned long long)counted);
+		return -1;
+	}
+	uint64_t nbytes = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
+	if (bytes != nbytes) {
+		snprintf(why, len, "%llu bytes counted, %llu allocated", (unsigned long long)nbytes,
+			 (unsigned long long)bytes);
+		return -1;
+	}
+	return 0;
 }

@@ -21,6 +21,7 @@
 #define MEMFS_XATTR_REPLACE 2
 #define MEMFS_RENAME_NOREPLACE 1
 #define MEMFS_RENAME_EXCHANGE 2
+#define MEMFS_RENAME_WHITEOUT 4 /* leave overlayfs's whiteout, c 0:0, at the old name */
 /* chattr flags tmpfs keeps, with the values of FS_*_FL */
 #define MEMFS_FL_IMMUTABLE 0x10
 #define MEMFS_FL_APPEND 0x20
@@ -36,6 +37,7 @@ struct memfs_config {
 	uint32_t root_mode;   /* permission bits of / */
 	uint32_t root_uid, root_gid;
 	bool check_perms;     /* default_permissions is off: check here */
+	bool memfd_store;     /* data in memfds, not a private tmpfs (tests) */
 };
 
 /* Who asks: the caller's credentials from the request. */
@@ -82,6 +84,8 @@ void memfs_free(struct memfs *fs);
 int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		 const char *name, struct memfs_attr *out);
 void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup);
+/* The inode PATH names, "/"-separated from the root; no lookup counted. */
+int memfs_resolve(struct memfs *fs, const char *path, uint64_t *ino);
 int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out);
 int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		  const struct memfs_setattr *sa, struct memfs_attr *out);
@@ -145,6 +149,13 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);
 
 /* Counters for the stats file. */
 uint64_t memfs_inode_count(struct memfs *fs);
+/* What the kernel holds of an inode: lookups, and files open (not dirs). */
+typedef void memfs_held_fn(void *ctx, uint64_t ino, uint64_t *nlookup, uint32_t *nopen);
+/* Walks every inode (no request may run meanwhile): 0 if the counters
+ * match what is kept, nothing is kept that nothing holds and, with held,
+ * each inode's lookups and opens are what the kernel holds; else -1 with
+ * the first difference in why.  For tests and the fuzzer. */
+int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, size_t len);
 uint64_t memfs_byte_count(struct memfs *fs);
 
 #endif

@@ -71,6 +71,40 @@ int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
 	return 0;
 }
 
+/* For the control socket: the kernel is not asked, no lookup is counted,
+ * no permission checked, and a symlink is a name like any other. */
+int memfs_resolve(struct memfs *fs, const char *path, uint64_t *ino)
+{
+	uint64_t cur = MEMFS_ROOT;
+	for (;;) {
+		path += strspn(path, "/");
+		size_t len = strcspn(path, "/");
+		if (!len)
+			break;
+		if (len > MEMFS_NAME_MAX)
+			return -ENAMETOOLONG;
+		int err;
+		struct inode *d = get_dir(fs, cur, &err);
+		if (!d)
+			return err;
+		lock(&d->lock);
+		if (len == 2 && !memcmp(path, "..", 2)) {
+			cur = d->u.dir->parent;
+		} else if (len != 1 || *path != '.') {
+			struct dentry *de = dir_find(d->u.dir, path, len);
+			if (!de) {
+				unlock(&d->lock);
+				return -ENOENT;
+			}
+			cur = de->inode->ino;
+		}
+		unlock(&d->lock);
+		path += len;
+	}
+	*ino = cur;
+	return 0;
+}
+
 static int check_type(uint32_t mode)
 {
 	switch (mode & S_IFMT) {
@@ -368,6 +402,22 @@ static int check_rename(struct memfs *fs, const struct memfs_cred *cr,
 	return err;
 }
 
+/* The whiteout a RENAME_WHITEOUT leaves, not yet named: a character
+ * device 0:0 with no permission bits, owned as a new file in dir is. */
+static int new_whiteout(struct memfs *fs, const struct memfs_cred *cr,
+			const struct inode *dir, struct inode **out)
+{
+	struct inode *i;
+	int err = new_inode(fs, S_IFCHR, &i);
+	if (err)
+		return err;
+	i->uid = cr->uid;
+	i->gid = dir->mode & S_ISGID ? dir->gid : cr->gid;
+	i->u.rdev = 0;
+	*out = i;
+	return 0;
+}
+
 /* Moves a directory's ".." link from one parent to another. */
 static void reparent(struct inode *i, struct inode *from, struct inode *to)
 {
@@ -381,9 +431,10 @@ static void reparent(struct inode *i, struct inode *from, struct inode *to)
 int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 		 const char *oldname, uint64_t newdir, const char *newname, unsigned flags)
 {
-	if (flags & ~(MEMFS_RENAME_NOREPLACE | MEMFS_RENAME_EXCHANGE))
+	if (flags & ~(MEMFS_RENAME_NOREPLACE | MEMFS_RENAME_EXCHANGE | MEMFS_RENAME_WHITEOUT))
 		return -EINVAL;
-	if ((flags & MEMFS_RENAME_NOREPLACE) && (flags & MEMFS_RENAME_EXCHANGE))
+	if ((flags & MEMFS_RENAME_EXCHANGE) &&
+	    (flags & (MEMFS_RENAME_NOREPLACE | MEMFS_RENAME_WHITEOUT)))
 		return -EINVAL;
 	int err, olen = check_name(oldname), nlen = check_name(newname);
 	if (olen < 0)
@@ -443,10 +494,19 @@ int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 	else
 		lock(&src->lock);
 	err = check_rename(fs, cr, odir, src, ndir, dst, flags);
-	if (!err && !dst) /* the only step that can fail comes first */
+	/* the steps that can fail come first */
+	struct inode *whiteout = NULL;
+	if (!err && (flags & MEMFS_RENAME_WHITEOUT))
+		err = new_whiteout(fs, cr, odir, &whiteout);
+	if (!err && !dst)
 		err = dir_add(ndir->u.dir, newname, (size_t)nlen, src);
-	if (err)
+	if (err) {
+		if (whiteout) {
+			lock(&whiteout->lock);
+			put_locked(fs, whiteout);
+		}
 		goto out_children;
+	}
 	struct stamp t = now();
 	if (flags & MEMFS_RENAME_EXCHANGE) {
 		sde->inode = dst;
@@ -461,8 +521,15 @@ int memfs_rename(struct memfs *fs, const struct memfs_cred *cr, uint64_t olddir,
 		} else {
 			ndir->size += BOGO_DIRENT_SIZE;
 		}
-		dir_remove(odir->u.dir, sde);
-		odir->size -= BOGO_DIRENT_SIZE;
+		if (whiteout) { /* takes the old name's place */
+			sde->inode = whiteout;
+			whiteout->nlink = 1;
+			whiteout->ctime = whiteout->mtime = whiteout->atime = t;
+			publish(fs, whiteout);
+		} else {
+			dir_remove(odir->u.dir, sde);
+			odir->size -= BOGO_DIRENT_SIZE;
+		}
 		reparent(src, odir, ndir);
 	}
 	src->ctime = t;

@@ -1,6 +1,6 @@
-/* Requests: length checks, decoding, the call into the memory filesystem,
- * and the reply.  Every field the kernel sent is read only after the
- * request was found long enough to hold it. */
+/* Requests: length checks, decoding, and the call into the memory
+ * filesystem; reply.c sends the answers.  Every field the kernel sent is
+ * read only after the request was found long enough to hold it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,51 +11,8 @@
 #include "counter.h"
 #include "log.h"
 #include "opname.h"
+#include "req.h"
 #include "session.h"
-
-struct req {
-	struct worker *w;
-	enum fault_action fault; /* what is left to do when replying */
-	const struct fuse_in_header *h;
-	const char *arg; /* the opcode's arguments, without extensions */
-	size_t arglen;
-	struct memfs_cred cr;
-};
-
-/* Returns 0, or the kernel's refusal: then the kernel did not take in
- * what the reply says (an open, a lookup), and the caller undoes it. */
-static int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
-{
-	struct worker *w = r->w;
-	int res = r->fault == FAULT_NONE ? worker_send(w, r->h->unique, err, iov, iovcnt)
-					  : fault_send(w, r->h->unique, r->fault, err, iov, iovcnt);
-	if (log_debug_on()) {
-		size_t len = sizeof(struct fuse_out_header);
-		for (int i = 1; i < iovcnt; i++)
-			len += iov[i].iov_len;
-		if (err)
-			debug("%s unique %llu reply %d %s", w->tag,
-			      (unsigned long long)r->h->unique, err, strerror(-err));
-		else
-			debug("%s unique %llu reply 0 len %zu", w->tag,
-			      (unsigned long long)r->h->unique, len);
-	}
-	if (res == -ENOENT) { /* interrupted: the kernel stopped waiting */
-		counter_inc(&w->enoent_replies);
-	} else if (res < 0) {
-		counter_inc(&w->failed_replies);
-		msg("reply to unique %llu: %s", (unsigned long long)r->h->unique, strerror(-res));
-	}
-	return res;
-}
-
-static int reply(struct req *r, int err, const void *data, size_t len)
-{
-	struct iovec iov[2] = { { 0 }, { (void *)data, len } };
-	return send_iov(r, err, iov, err || !len ? 1 : 2);
-}
-
-static void reply_err(struct req *r, int err) { reply(r, err, NULL, 0); }
 
 static void release_open(struct worker *w, uint64_t ino, bool passthrough)
 {
@@ -67,57 +24,6 @@ static void release_open(struct worker *w, uint64_t ino, bool passthrough)
 		msg("FUSE_DEV_IOC_BACKING_CLOSE %d: %s", id, strerror(-err));
 	else
 		__atomic_add_fetch(&w->s->backing_closed, 1, __ATOMIC_RELAXED);
-}
-
-static uint64_t sec(uint64_t ns) { return ns / 1000000000u; }
-static uint32_t nsec(uint64_t ns) { return (uint32_t)(ns % 1000000000u); }
-
-static void to_fuse_attr(const struct memfs_attr *a, struct fuse_attr *f)
-{
-	*f = (struct fuse_attr){
-		.ino = a->ino, .size = a->size, .blocks = a->blocks,
-		.atime = (uint64_t)a->atime.tv_sec, .atimensec = (uint32_t)a->atime.tv_nsec,
-		.mtime = (uint64_t)a->mtime.tv_sec, .mtimensec = (uint32_t)a->mtime.tv_nsec,
-		.ctime = (uint64_t)a->ctime.tv_sec, .ctimensec = (uint32_t)a->ctime.tv_nsec,
-		.mode = a->mode, .nlink = a->nlink, .uid = a->uid, .gid = a->gid,
-		.rdev = a->rdev, .blksize = 4096,
-	};
-}
-
-static void to_entry(const struct session *s, const struct memfs_attr *a,
-		     struct fuse_entry_out *e)
-{
-	*e = (struct fuse_entry_out){
-		.nodeid = a->ino, .generation = a->generation,
-		.entry_valid = sec(s->cfg.entry_timeout_ns),
-		.entry_valid_nsec = nsec(s->cfg.entry_timeout_ns),
-		.attr_valid = sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
-	};
-	to_fuse_attr(a, &e->attr);
-}
-
-static void reply_entry(struct req *r, int err, const struct memfs_attr *a)
-{
-	if (err)
-		return reply_err(r, err);
-	struct fuse_entry_out e;
-	to_entry(r->w->s, a, &e);
-	if (reply(r, 0, &e, sizeof(e)) < 0)
-		memfs_forget(r->w->s->fs, a->ino, 1);
-}
-
-static void reply_attr(struct req *r, int err, const struct memfs_attr *a)
-{
-	if (err)
-		return reply_err(r, err);
-	const struct session *s = r->w->s;
-	struct fuse_attr_out out = {
-		.attr_valid = sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
-	};
-	to_fuse_attr(a, &out.attr);
-	reply(r, 0, &out, sizeof(out));
 }
 
 /* A NUL-terminated name at arg + off, wholly inside the request. */
@@ -404,61 +310,6 @@ static void op_opendir(struct req *r)
 	reply(r, 0, &out, sizeof(out));
 }
 
-struct dirbuf {
-	char *buf;
-	size_t len, size;
-	const struct session *s;
-};
-
-static bool fill_dirent(void *ctx, const char *name, size_t namelen, uint32_t mode,
-			uint64_t ino, uint64_t next_off, const struct memfs_attr *attr)
-{
-	struct dirbuf *db = ctx;
-	(void)attr;
-	size_t rec = FUSE_DIRENT_ALIGN(sizeof(struct fuse_dirent) + namelen);
-	if (db->len + rec > db->size)
-		return false;
-	struct fuse_dirent *d = (void *)(db->buf + db->len);
-	*d = (struct fuse_dirent){ .ino = ino, .off = next_off,
-				   .namelen = (uint32_t)namelen, .type = (mode & S_IFMT) >> 12 };
-	memcpy(d->name, name, namelen);
-	memset(d->name + namelen, 0, rec - sizeof(*d) - namelen);
-	db->len += rec;
-	return true;
-}
-
-static bool fill_direntplus(void *ctx, const char *name, size_t namelen, uint32_t mode,
-			    uint64_t ino, uint64_t next_off, const struct memfs_attr *attr)
-{
-	struct dirbuf *db = ctx;
-	size_t rec = FUSE_DIRENT_ALIGN(sizeof(struct fuse_direntplus) + namelen);
-	if (db->len + rec > db->size)
-		return false;
-	struct fuse_direntplus *d = (void *)(db->buf + db->len);
-	memset(&d->entry_out, 0, sizeof(d->entry_out)); /* "." and ".." carry none */
-	if (attr)
-		to_entry(db->s, attr, &d->entry_out);
-	d->dirent = (struct fuse_dirent){ .ino = ino, .off = next_off,
-					  .namelen = (uint32_t)namelen,
-					  .type = (mode & S_IFMT) >> 12 };
-	memcpy(d->dirent.name, name, namelen);
-	memset(d->dirent.name + namelen, 0, rec - sizeof(*d) - namelen);
-	db->len += rec;
-	return true;
-}
-
-/* A READDIRPLUS reply the kernel refused: it took in none of the lookups
- * the entries stand for. */
-static void forget_entries(struct req *r, const struct dirbuf *db)
-{
-	for (size_t off = 0; off < db->len;) {
-		const struct fuse_direntplus *d = (const void *)(db->buf + off);
-		if (d->entry_out.nodeid)
-			memfs_forget(r->w->s->fs, d->entry_out.nodeid, 1);
-		off += FUSE_DIRENT_ALIGN(sizeof(*d) + d->dirent.namelen);
-	}
-}
-
 static void readdir_common(struct req *r, bool plus)
 {
 	const struct fuse_read_in *in = ARG(struct fuse_read_in);
@@ -541,7 +392,6 @@ static void rename_common(struct req *r, uint64_t newdir, unsigned flags, size_t
 	const char *oldname = name_at(r, fixed), *newname = next_name(r, oldname);
 	if (!newname)
 		return reply_err(r, -EINVAL);
-	/* RENAME_WHITEOUT (4) needs overlayfs's whiteouts: not kept here. */
 	reply_err(r, memfs_rename(r->w->s->fs, &r->cr, r->h->nodeid, oldname, newdir,
 				  newname, flags));
 }
@@ -635,7 +485,7 @@ static void notify_attr_changed(struct worker *w, uint64_t nodeid)
 {
 	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
 	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
-	int err = dev_send(w->fd, 0, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+	int err = dev_notify(w->fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
 	if (err && err != -ENOENT)
 		debug("FUSE_NOTIFY_INVAL_INODE %llu: %s", (unsigned long long)nodeid,
 		      strerror(-err));
@@ -750,6 +600,9 @@ static void op_ioctl(struct req *r)
 		if (have < sizeof(fsx))
 			return reply_err(r, -EINVAL);
 		memcpy(&fsx, data, sizeof(fsx));
+		/* tmpfs keeps no project ids or extent size hints */
+		if (fsx.projid || fsx.extsize || fsx.cowextsize)
+			return reply_err(r, -EOPNOTSUPP);
 		if ((err = from_xflags(fsx.xflags, &flags)) < 0)
 			return reply_err(r, err);
 		break;
@@ -790,6 +643,12 @@ static void op_statx(struct req *r)
 		},
 	};
 	reply(r, 0, &out, sizeof(out));
+}
+
+/* The answer to a RETRIEVE the control socket sent: no reply to it. */
+static void op_notify_reply(struct req *r)
+{
+	control_notify_reply(r->w->s->ctl, r->h->unique, r->arg, r->arglen);
 }
 
 struct op {
@@ -835,6 +694,7 @@ static const struct op ops[FUSE_OPCODE_MAX] = {
 	[FUSE_INTERRUPT] = OP_NO_REPLY(op_interrupt, sizeof(struct fuse_interrupt_in)),
 	[FUSE_DESTROY] = OP(op_ok, 0),
 	[FUSE_IOCTL] = OP(op_ioctl, sizeof(struct fuse_ioctl_in)),
+	[FUSE_NOTIFY_REPLY] = OP_NO_REPLY(op_notify_reply, sizeof(struct fuse_notify_retrieve_in)),
 	[FUSE_BATCH_FORGET] = OP_NO_REPLY(op_batch_forget, sizeof(struct fuse_batch_forget_in)),
 	[FUSE_FALLOCATE] = OP(op_fallocate, sizeof(struct fuse_fallocate_in)),
 	[FUSE_READDIRPLUS] = OP(op_readdirplus, sizeof(struct fuse_read_in)),
@@ -898,10 +758,12 @@ void dispatch(struct worker *w, size_t len)
 	r.arglen -= extlen;
 	__atomic_store_n(&w->interrupted, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->busy_unique, h->unique, __ATOMIC_RELEASE);
-	int taken = w->s->cfg.nfaults ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
+	int taken = fault_any(&w->s->faults) ? fault_apply(w, h, request_name(&r), &r.fault) : 0;
 	if (taken < 0)
 		reply_err(&r, taken);
 	else if (!taken)
 		op->fn(&r);
+	if (r.fault)
+		fault_done(w);
 	__atomic_store_n(&w->busy_unique, 0, __ATOMIC_RELEASE);
 }

@@ -171,6 +171,10 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		}
 		if (!bad && o->size == 0) /* as tmpfs: 0 means no limit */
 			o->size = UINT64_MAX;
+		/* as tmpfs: whole pages, so statfs never shows 0 blocks (no limit) */
+		if (!bad && o->size != UINT64_MAX)
+			o->size = o->size > UINT64_MAX - 4095 ? UINT64_MAX & ~4095ull
+							      : (o->size + 4095) & ~4095ull;
 	} else if (IS("nr_inodes") && val) {
 		bad = parse_size(val, &o->nr_inodes);
 		if (!bad && o->nr_inodes == 0)
@@ -224,11 +228,16 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 			snprintf(err, errlen, "more than %d fault= options", FAULT_MAX);
 			return -EINVAL;
 		}
-		return fault_parse(&o->session.faults[o->session.nfaults++], val, err, errlen);
+		struct fault f;
+		o->session.fault_specs[o->session.nfaults++] = val;
+		return fault_parse(&f, val, err, errlen);
 	} else if (IS("nonblock") && !val) {
 		o->session.nonblock = true;
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
+		bad = *val ? 0 : -EINVAL;
+	} else if (IS("control") && val) {
+		o->control_path = val;
 		bad = *val ? 0 : -EINVAL;
 	}
 	else {
@@ -239,6 +248,26 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 #undef IS
 	if (bad) {
 		snprintf(err, errlen, "bad value in option '%s=%s'", opt, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The mount source and the type's subtype go to mount(2) as they are: the
+ * kernel refuses an empty source and any string longer than a path, and
+ * "fuse." + subtype must fit a filesystem type name. */
+int opts_check(const struct options *o, char *err, size_t errlen)
+{
+	size_t len = strlen(o->fsname);
+	if (!len || len > OPTS_FSNAME_MAX) {
+		snprintf(err, errlen, "fsname (the mount source) must be 1..%d bytes, not %zu",
+			 OPTS_FSNAME_MAX, len);
+		return -EINVAL;
+	}
+	len = strlen(o->subtype);
+	if (len > OPTS_SUBTYPE_MAX) {
+		snprintf(err, errlen, "subtype must be at most %d bytes, not %zu",
+			 OPTS_SUBTYPE_MAX, len);
 		return -EINVAL;
 	}
 	return 0;

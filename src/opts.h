@@ -17,13 +17,24 @@ struct options {
 	/* the memory filesystem */
 	uint64_t size, nr_inodes;
 	uint32_t mode, uid, gid;
+	/* the control socket */
+	const char *control_path;
 	/* the session */
 	struct session_config session;
 };
+
+/* mount(2) copies at most a path's worth of source; "fuse.SUBTYPE" is a
+ * filesystem type name. */
+#define OPTS_FSNAME_MAX 4095
+#define OPTS_SUBTYPE_MAX 250
 
 void opts_defaults(struct options *o);
 /* Parses a comma-separated list into o; the list's memory must outlive o.
  * On error returns -EINVAL with a message naming the option in err. */
 int opts_parse(struct options *o, char *list, char *err, size_t errlen);
+
+/* Checks what the parse cannot see whole (the helper's SOURCE replaces
+ * fsname=): -EINVAL with a message naming the option in err. */
+int opts_check(const struct options *o, char *err, size_t errlen);
 
 #endif

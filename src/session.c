@@ -207,6 +207,11 @@ int worker_send(struct worker *w, uint64_t unique, int error, struct iovec *iov,
 			: dev_send(w->fd, unique, error, iov, iovcnt);
 }
 
+int worker_write(struct worker *w, const struct iovec *iov, int iovcnt)
+{
+	return w->queue ? uring_write(w, iov, iovcnt) : dev_write(w->fd, iov, iovcnt);
+}
+
 /* Signals only interrupt a worker's read; the handler itself does nothing. */
 static void wake(int sig) { (void)sig; }
 
@@ -218,8 +223,15 @@ int session_start(struct session *s)
 	if (s->done_fd < 0)
 		return -errno;
 	s->workers = calloc(s->cfg.threads + s->nqueues, sizeof(*s->workers));
-	if (!s->workers)
+	if (!s->workers || fault_list_init(&s->faults, s->cfg.threads + s->nqueues) < 0)
 		return -ENOMEM;
+	for (unsigned i = 0; i < s->cfg.nfaults; i++) {
+		struct fault f;
+		char err[256];
+		if (fault_parse(&f, s->cfg.fault_specs[i], err, sizeof(err)) < 0 ||
+		    fault_list_add(&s->faults, &f) < 0)
+			return -ENOMEM;
+	}
 	s->cloned = s->cfg.clone_fd && s->cfg.threads > 1;
 	for (unsigned i = 0; i < s->cfg.threads; i++) {
 		struct worker *w = &s->workers[i];
@@ -227,9 +239,9 @@ int session_start(struct session *s)
 		w->index = i;
 		w->fd = s->fd;
 		if (i > 0 && s->cloned) {
-			struct fault *f = fault_match(s->cfg.faults, s->cfg.nfaults,
-						      FAULT_OP_CLONE, 0, NULL);
-			int fd = f ? -(int)f->value : dev_clone(s->fd);
+			int fd = fault_clone(&s->faults);
+			if (!fd)
+				fd = dev_clone(s->fd);
 			if (fd < 0) {
 				debug("FUSE_DEV_IOC_CLONE: %s: workers share one fd", strerror(-fd));
 				s->cloned = false;
@@ -293,6 +305,16 @@ void session_join(struct session *s)
 		free(w->out);
 	}
 	uring_free(s);
+}
+
+void session_free(struct session *s)
+{
+	free(s->workers);
+	s->workers = NULL;
+	s->nworkers = s->alive = 0;
+	if (s->done_fd >= 0)
+		close(s->done_fd);
+	s->done_fd = -1;
 }
 
 /* How many workers are still serving, after taking in their ends. */

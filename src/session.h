@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "control.h"
 #include "dev.h"
 #include "fault.h"
 #include "fuse_abi.h"
@@ -24,7 +26,7 @@ struct session_config {
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
 	enum uring_mode uring;
 	unsigned uring_depth; /* entries per io_uring queue */
-	struct fault faults[FAULT_MAX];
+	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */
 	unsigned nfaults;
 };
 
@@ -66,21 +68,28 @@ struct session {
 	int failed;        /* atomic: a worker hit a fatal error */
 	uint64_t backing_opened, backing_closed; /* atomics */
 	uint64_t stats_seq;
+	struct control *ctl; /* -o control=, or NULL */
+	struct fault_list faults;
 };
 
 int session_init(struct session *s, int fd);
 int session_start(struct session *s);
 void session_stop(struct session *s);
 void session_join(struct session *s);
+/* After the last stats: the workers' array and the session's own fds. */
+void session_free(struct session *s);
 unsigned session_running(struct session *s);
 void session_worker_ended(struct session *s, struct worker *w);
 /* The one way a reply leaves: the worker's fd, or its ring entry. */
 int worker_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt);
+/* A reply whose header (iov[0]) the caller made itself (fault edits). */
+int worker_write(struct worker *w, const struct iovec *iov, int iovcnt);
 
 /* ops.c */
 void dispatch(struct worker *w, size_t len);
 
 /* stats.c */
+void stats_print(struct session *s, FILE *f);
 int stats_write(struct session *s);
 
 #endif

@@ -14,17 +14,9 @@ static const char *const retry_names[DEV_RETRY_NR] = {
 	[DEV_RETRY_ENOENT] = "ENOENT",
 };
 
-int stats_write(struct session *s)
+/* The file's lines, for the file and for the control socket's "stats". */
+void stats_print(struct session *s, FILE *f)
 {
-	const char *path = s->cfg.stats_path;
-	if (!path)
-		return 0;
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
 	uint64_t ops[FUSE_OPCODE_MAX] = { 0 }, retries[DEV_RETRY_NR] = { 0 }, enoent = 0;
 	uint64_t failed = 0, fault_hits = 0, interrupts = 0, write_max = 0;
 	for (unsigned i = 0; i < s->nworkers; i++) {
@@ -39,14 +31,14 @@ int stats_write(struct session *s)
 		if (counter_get(&w->write_max) > write_max)
 			write_max = counter_get(&w->write_max);
 	}
-	for (unsigned i = 0; i < s->cfg.nfaults; i++)
-		fault_hits += __atomic_load_n(&s->cfg.faults[i].hits, __ATOMIC_RELAXED);
+	fault_hits = fault_list_hits(&s->faults);
 	ops[FUSE_INIT] += s->minor != 0; /* answered before the workers started */
 	fprintf(f, "seq %llu\npid %d\nproto %u.%u\nflags 0x%llx\nworkers %u\nclone %d\n"
 		"passthrough %d\ntransport %s\nqueues %u\n",
-		(unsigned long long)++s->stats_seq, (int)getpid(), FUSE_KERNEL_VERSION,
-		s->minor, (unsigned long long)s->flags, s->nclassic, s->cloned,
-		!!(s->flags & FUSE_PASSTHROUGH), s->nqueues ? "uring" : "classic", s->nqueues);
+		(unsigned long long)__atomic_add_fetch(&s->stats_seq, 1, __ATOMIC_RELAXED),
+		(int)getpid(), FUSE_KERNEL_VERSION, s->minor, (unsigned long long)s->flags,
+		s->nclassic, s->cloned, !!(s->flags & FUSE_PASSTHROUGH),
+		s->nqueues ? "uring" : "classic", s->nqueues);
 	for (int op = 0; op < FUSE_OPCODE_MAX; op++)
 		if (opcode_name((uint32_t)op))
 			fprintf(f, "op.%s %llu\n", opcode_name((uint32_t)op),
@@ -67,6 +59,20 @@ int stats_write(struct session *s)
 		(unsigned long long)__atomic_load_n(&s->backing_closed, __ATOMIC_RELAXED),
 		(unsigned long long)memfs_inode_count(s->fs),
 		(unsigned long long)memfs_byte_count(s->fs));
+}
+
+int stats_write(struct session *s)
+{
+	const char *path = s->cfg.stats_path;
+	if (!path)
+		return 0;
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	stats_print(s, f);
 	int err = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0 && !err)
 		err = -errno;

@@ -23,10 +23,12 @@ static int set(int fsfd, const char *key, const char *value)
 	return (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, value, 0);
 }
 
-int store_init(struct store *st, uint64_t max_bytes)
+int store_init(struct store *st, uint64_t max_bytes, bool memfd)
 {
 	st->mnt_fd = -1;
 	st->max_bytes = max_bytes;
+	if (memfd)
+		return 0;
 	int fsfd = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
 	if (fsfd < 0) {
 		debug("fsopen tmpfs: %m: file data goes to memfds");

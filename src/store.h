@@ -13,7 +13,8 @@ struct store {
 	uint64_t max_bytes;
 };
 
-int store_init(struct store *st, uint64_t max_bytes);
+/* memfd: memfds even where a private tmpfs could be had. */
+int store_init(struct store *st, uint64_t max_bytes, bool memfd);
 void store_fini(struct store *st);
 bool store_limits_itself(const struct store *st);
 int store_create(struct store *st, uint64_t ino, uint64_t generation);

@@ -223,9 +223,15 @@ static void serve(struct uring_queue *q, struct entry *e, size_t room)
 	memcpy(start + sizeof(*h), e->hdr->op_in, oplen);
 	w->in = start;
 	/* A fault may sleep: the replies queued so far go out first. */
-	if (w->s->cfg.nfaults)
+	if (fault_any(&w->s->faults))
 		ring_enter(&q->ring, 0);
+	uint32_t opcode = h->opcode; /* the reply goes where h is */
 	dispatch(w, h->len);
+	/* NOTIFY_REPLY wants no answer, but the ring wants its entry back */
+	if (opcode == FUSE_NOTIFY_REPLY && !e->answered) {
+		struct iovec iov[1];
+		uring_send(w, e->unique, 0, iov, 1);
+	}
 	q->cur = NULL;
 }
 
@@ -389,7 +395,10 @@ int uring_start(struct session *s)
 	return 0;
 }
 
-int uring_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt)
+/* Copies the payload and queues the commit: the entry's own when it names
+ * the entry's request for the first time, else an extra one (faults). */
+static int commit(struct worker *w, uint64_t unique, int error, uint32_t declared,
+		  const struct iovec *iov, int iovcnt)
 {
 	struct uring_queue *q = w->queue;
 	struct entry *e = q->cur;
@@ -405,7 +414,7 @@ int uring_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, 
 	struct fuse_out_header *oh = (void *)e->hdr->in_out;
 	*oh = (struct fuse_out_header){ .len = (uint32_t)(sizeof(*oh) + len), .error = error,
 					.unique = unique };
-	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)len;
+	e->hdr->ring_ent_in_out.payload_sz = declared == UINT32_MAX ? (uint32_t)len : declared;
 	struct ring_sqe *sqe = ring_sqe(&q->ring);
 	if (!sqe) { /* only extra commits of faults can fill it: make room */
 		ring_enter(&q->ring, 0);
@@ -418,6 +427,20 @@ int uring_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, 
 		e->answered = 1;
 	queue_cmd(q, sqe, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, unique, own ? id : id | EXTRA);
 	return 0;
+}
+
+int uring_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt)
+{
+	return commit(w, unique, error, UINT32_MAX, iov, iovcnt);
+}
+
+int uring_write(struct worker *w, const struct iovec *iov, int iovcnt)
+{
+	const struct fuse_out_header *h = iov[0].iov_base;
+	size_t room = w->s->uring->payload;
+	uint32_t declared = h->len < sizeof(*h) ? 0 : h->len - (uint32_t)sizeof(*h);
+	return commit(w, h->unique, h->error, declared > room ? (uint32_t)room : declared,
+		      iov, iovcnt);
 }
 
 void uring_free(struct session *s)

@@ -30,6 +30,9 @@ int uring_usable(unsigned kernel_minor, uint64_t offered, char *why, size_t len)
 int uring_start(struct session *s);
 /* The reply to the request a queue worker is serving. */
 int uring_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt);
+/* The same with a header of the caller's (iov[0], a fuse_out_header): its
+ * unique names the request committed, its len the payload size. */
+int uring_write(struct worker *w, const struct iovec *iov, int iovcnt);
 /* After the queue threads ended: their rings and buffers. */
 void uring_free(struct session *s);
 

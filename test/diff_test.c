@@ -30,6 +30,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -41,6 +42,16 @@
 #define RENAME_NOREPLACE (1 << 0)
 #define RENAME_EXCHANGE (1 << 1)
 #endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
+/* linux/fs.h's struct fsxattr and its ioctls, which musl lacks */
+struct fsxattr_abi {
+	uint32_t xflags, extsize, nextents, projid, cowextsize;
+	unsigned char pad[8];
+};
+#define FSGETXATTR_IOC _IOR('X', 31, struct fsxattr_abi)
+#define FSSETXATTR_IOC _IOW('X', 32, struct fsxattr_abi)
 
 #define NSLOTS 4
 #define OUT_MAX 4096
@@ -54,7 +65,7 @@ enum op {
 	OP_LSTAT, OP_MKDIR, OP_RMDIR, OP_UNLINK, OP_RENAME, OP_RENAME2, OP_LINK,
 	OP_SYMLINK, OP_READLINK, OP_CHMOD, OP_UTIMENSAT, OP_SETXATTR,
 	OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_READDIR, OP_FSYNC,
-	OP_COPY_FILE_RANGE, OP_COUNT
+	OP_COPY_FILE_RANGE, OP_FSSETXATTR, OP_COUNT
 };
 
 static const struct {
@@ -77,6 +88,7 @@ static const struct {
 	[OP_LISTXATTR] = { "listxattr", 3 }, [OP_REMOVEXATTR] = { "removexattr", 3 },
 	[OP_READDIR] = { "readdir", 6 }, [OP_FSYNC] = { "fsync", 2 },
 	[OP_COPY_FILE_RANGE] = { "copy_file_range", 3 },
+	[OP_FSSETXATTR] = { "fssetxattr", 2 },
 };
 
 /* One step, fully decided by the generator. */
@@ -368,8 +380,11 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		res(buf, len, rename(p1, p2));
 		return;
 	case OP_RENAME2: {
-		static const unsigned rf[] = { 0, RENAME_NOREPLACE, RENAME_EXCHANGE };
-		unsigned flags = rf[s->c % 3];
+		static const unsigned rf[] = {
+			0, RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT,
+			RENAME_WHITEOUT | RENAME_NOREPLACE, RENAME_WHITEOUT | RENAME_EXCHANGE,
+		};
+		unsigned flags = rf[s->c % 6];
 
 		out(buf, len, "renameat2(%s, %s, %u)", paths[s->p1], paths[s->p2], flags);
 		res(buf, len, syscall(SYS_renameat2, AT_FDCWD, p1, AT_FDCWD, p2, flags));
@@ -467,6 +482,33 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		out(buf, len, "copy_file_range(slot %d at %lld, slot %d at %lld, %u)",
 		    s->slot2, (long long)a, s->slot, (long long)b, size);
 		res(buf, len, copy_file_range(fd2, &a, *fd, &b, size, 0));
+		return;
+	}
+	case OP_FSSETXATTR: {
+		/* tmpfs keeps a few flags, no project ids or extent hints */
+		static const uint32_t xfl[] = { 0, 0x40 /* noatime */, 0x80 /* nodump */,
+						0x20 /* sync */ };
+		struct fsxattr_abi x = { 0 };
+		int dfd = open(p1, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+		x.xflags = xfl[s->c % 4];
+		x.projid = s->c >> 2 & 1;
+		x.extsize = s->c >> 3 & 1 ? 4096 : 0;
+		x.cowextsize = s->c >> 4 & 1 ? 4096 : 0;
+		out(buf, len, "fssetxattr(%s, xflags %#x projid %u extsize %u cowextsize %u)",
+		    paths[s->p1], x.xflags, x.projid, x.extsize, x.cowextsize);
+		if (dfd < 0) {
+			res(buf, len, -1);
+			return;
+		}
+		res(buf, len, ioctl(dfd, FSSETXATTR_IOC, &x));
+		memset(&x, 0, sizeof(x));
+		if (ioctl(dfd, FSGETXATTR_IOC, &x))
+			res(buf, len, -1);
+		else
+			out(buf, len, ", then xflags %#x projid %u extsize %u", x.xflags,
+			    x.projid, x.extsize);
+		close(dfd);
 		return;
 	}
 	}

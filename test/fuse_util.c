@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -75,6 +76,43 @@ static void err_add_log(struct ramfuse *rf)
 
 	if (n && l < sizeof(rf->err) - 16)
 		snprintf(rf->err + l, sizeof(rf->err) - l, "; log: %s", log);
+}
+
+/*
+ * make check SANITIZE=1 points the sanitizers' log_path into the directory
+ * $RAMFUSE_SAN_LOG: a report by daemon pid lands in a file ending in
+ * ".PID".  Returns 1 (with the report's start in rf->err) if there is one.
+ */
+static int san_report(struct ramfuse *rf, pid_t pid)
+{
+	const char *dir = getenv("RAMFUSE_SAN_LOG");
+	char suffix[24], path[PATH_MAX], text[700];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	if (!dir || pid <= 0 || !(d = opendir(dir)))
+		return 0;
+	snprintf(suffix, sizeof(suffix), ".%d", (int)pid);
+	while (!found && (de = readdir(d))) {
+		size_t nl = strlen(de->d_name), sl = strlen(suffix);
+		ssize_t n = 0;
+		int fd;
+
+		if (nl <= sl || strcmp(de->d_name + nl - sl, suffix))
+			continue;
+		found = 1;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, text, sizeof(text) - 1);
+			close(fd);
+		}
+		text[n > 0 ? n : 0] = 0;
+		seterr(rf, "sanitizer report from daemon pid %d (%s): %s", (int)pid, path, text);
+	}
+	closedir(d);
+	return found;
 }
 
 const char *ramfuse_path(void)
@@ -207,8 +245,10 @@ static int waitpid_timeout(pid_t pid, int *status, int timeout_ms)
 			return 0;
 		if (w < 0 && errno != EINTR)
 			return -1;
-		if (now_ms() >= end)
+		if (now_ms() >= end) {
+			errno = ETIMEDOUT;
 			return -1;
+		}
 		sleep_ms(2);
 	}
 }
@@ -222,11 +262,13 @@ static int decode_status(int status)
 	return -1;
 }
 
-int rf_reap(pid_t pid, int timeout_ms)
+int wait_child(pid_t pid, int timeout_ms)
 {
 	int status;
 
-	return waitpid_timeout(pid, &status, timeout_ms) ? -1 : decode_status(status);
+	if (waitpid_timeout(pid, &status, timeout_ms))
+		return -1;
+	return decode_status(status);
 }
 
 static pid_t spawn(const char *exe, const char *const argv[], const char *out)
@@ -567,6 +609,8 @@ int umount_ramfuse(struct ramfuse *rf)
 		err_add_log(rf);
 		rc = -1;
 	}
+	if (san_report(rf, rf->pid > 0 ? rf->pid : rf->child))
+		rc = -1;
 	rf->pid = 0;
 	if (rf->mnt[0])
 		rmdir(rf->mnt);
@@ -978,6 +1022,8 @@ int mountinfo_get(const char *path, struct mountinfo *mi)
 		if (strcmp(fields[4], path))
 			continue;
 		copy_field(mi->mnt_opts, sizeof(mi->mnt_opts), fields[5]);
+		if (sscanf(fields[2], "%u:%u", &mi->major, &mi->minor) != 2)
+			mi->major = mi->minor = 0;
 		save = NULL;
 		tok = strtok_r(dash + 3, " ", &save);
 		copy_field(mi->fstype, sizeof(mi->fstype), tok);
@@ -1016,17 +1062,37 @@ bool opt_has(const char *list, const char *opt)
 	return false;
 }
 
+#define CACHES_LOCK "/tmp/ramfuse-caches.lock"
+
+static int caches_kept = -1; /* our shared lock, for the process's life */
+
+void caches_keep(void)
+{
+	if (caches_kept >= 0)
+		return;
+	caches_kept = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (caches_kept >= 0)
+		flock(caches_kept, LOCK_SH);
+}
+
 int drop_caches(int what)
 {
 	char c = (char)('0' + what);
-	int fd, rc;
+	int fd, lock = -1, rc;
 
+	/* wait for the tests beside us that keep their caches */
+	if (caches_kept < 0) {
+		lock = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+		if (lock >= 0)
+			flock(lock, LOCK_EX);
+	}
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = write(fd, &c, 1) == 1 ? 0 : -1;
-	close(fd);
+	rc = fd >= 0 && write(fd, &c, 1) == 1 ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }
 
@@ -1156,83 +1222,4 @@ ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
-}
-
-/* "major:minor" of the mount at path, from mountinfo: the minor, or -1 */
-static int mount_minor(const char *path)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int found = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-		char mp[1024];
-
-		if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &maj, &min, mp) == 3 &&
-		    !strcmp(mp, path))
-			found = (int)min;
-	}
-	fclose(f);
-	return found;
-}
-
-int fusectl_dir(const struct ramfuse *rf, int *ours, char *dir, size_t len,
-		char *why, size_t wlen)
-{
-	int n = mount_minor(rf->mnt);
-	struct stat st;
-
-	if (n < 0) {
-		snprintf(why, wlen, "%s not in mountinfo", rf->mnt);
-		return -1;
-	}
-	snprintf(dir, len, FUSECTL "/%d", n);
-	if (stat(dir, &st) == 0)
-		return 0;
-	if (stat(FUSECTL, &st) < 0) {
-		snprintf(why, wlen, FUSECTL ": %s (no fusectl in this kernel)",
-			 strerror(errno));
-		return -1;
-	}
-	if (mount("none", FUSECTL, "fusectl", 0, NULL) < 0) {
-		snprintf(why, wlen, "mount -t fusectl: %s", strerror(errno));
-		return -1;
-	}
-	*ours = 1;
-	if (stat(dir, &st) < 0) {
-		snprintf(why, wlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-long long read_num(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 10);
-}
-
-int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
 }

@@ -123,21 +123,29 @@ struct mountinfo {
 	char fstype[64];
 	char source[128];
 	char super_opts[512];
+	unsigned major, minor;	/* the device: a FUSE mount's minor names its fusectl directory */
 };
 int mountinfo_get(const char *path, struct mountinfo *mi);
 bool is_mounted(const char *path);
 /* true if comma-separated list contains exactly opt */
 bool opt_has(const char *list, const char *opt);
 
+/* wait (bounded) for a child: its exit code, 128+signal, or -1 (errno
+ * ETIMEDOUT: it still runs; ECHILD: not ours to wait for) */
+int wait_child(pid_t pid, int timeout_ms);
+
 /* true once pid has exited (no process, or a zombie) */
 bool pid_gone(pid_t pid);
 int wait_pid_gone(pid_t pid, int timeout_ms);
 
-/* wait (bounded) for our child: its exit code, 128+signal, or -1 (timeout) */
-int rf_reap(pid_t pid, int timeout_ms);
-
-/* echo what > /proc/sys/vm/drop_caches (after sync) */
+/* echo what > /proc/sys/vm/drop_caches (after sync).  That is global: it
+ * would empty the caches a test running beside this one relies on (cached
+ * pages and attributes, notifications), so it first waits for every test
+ * that called caches_keep() (run-tests -j runs binaries side by side).
+ * caches_keep()'s shared lock lasts until the calling process exits: call
+ * it in a fixture's setup, which runs in the test's own process. */
 int drop_caches(int what);
+void caches_keep(void);
 
 /* close every fd >= from */
 void close_fds_from(int from);
@@ -165,19 +173,6 @@ int stat_load_stop(struct stat_load *l);
 /* Refresh until each of fd.0 .. fd.(nfds-1) counts at least min requests
  * (or the timeout); returns how many do. */
 int stats_wait_fds(struct ramfuse *rf, int nfds, long long min, int timeout_ms);
-
-/*
- * The fusectl directory of rf's connection (FUSECTL/N) into dir; mounts
- * fusectl when it is not mounted and sets *ours (the caller unmounts it).
- * 0, or -1 with the reason in why.
- */
-#define FUSECTL "/sys/fs/fuse/connections"
-int fusectl_dir(const struct ramfuse *rf, int *ours, char *dir, size_t len,
-		char *why, size_t wlen);
-/* a decimal number read from a file (fusectl's "waiting"), or -1 */
-long long read_num(const char *path);
-/* write s to path (fusectl's "abort"): 0 or -1 */
-int write_str(const char *path, const char *s);
 
 /* mount a tmpfs on a fresh temp dir (dir gets the path) / undo it */
 int tmpfs_mount(char *dir, size_t len, const char *opts);

@@ -7,10 +7,13 @@
  * the "inner" tests instead (fixtures inner and innerv), which deliberately
  * pass, fail, skip, hang and crash; the outer tests run that mode as a
  * subprocess (directly and through run-tests) and check the TAP it prints.
+ * HARNESS_INNER=all adds fixture innerx (output that XML must escape),
+ * HARNESS_INNER=skipall skips the binary as a whole (exit 4).
  */
 #include "harness.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -134,6 +137,18 @@ TEST_F(innerv, v)
 	ASSERT_EQ(1, variant->x);
 }
 
+/* markup, quotes, a control character, an escape sequence and bytes that
+ * are no UTF-8, in a failure's log: the JUnit XML must still be valid */
+FIXTURE(innerx) {
+	int unused;
+};
+
+TEST_F(innerx, xml_chars)
+{
+	TH_LOG("markup <a href=\"x\">&amp;</a> 'q' ctl\x01 esc\x1b[0m bad\xff\xc3 ok \xc3\xa9");
+	ASSERT_TRUE(0);
+}
+
 /* ------------------------------------------------------------------ */
 /* helpers for the outer tests                                         */
 
@@ -183,7 +198,8 @@ static void tmpdir_remove(struct tmpdir *t)
 {
 	char p[128];
 	static const char *const names[] = { "out", "mark", "a_test", "b_test",
-					     "notexec_test", "other" };
+					     "notexec_test", "other", "junit.xml",
+					     "junit2.xml", "tap.txt" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", t->dir, names[i]);
@@ -194,10 +210,11 @@ static void tmpdir_remove(struct tmpdir *t)
 
 /*
  * Run prog (argv) with env additions "K=V" (NULL-terminated), stdout and
- * stderr to out.  Returns the wait status, or -1.
+ * stderr to out, as user uid unless it is -1.  Returns the wait status,
+ * or -1.
  */
-static int run_capture(const char *prog, char *const argv[],
-		       const char *const env[], const char *out)
+static int run_capture_as(const char *prog, char *const argv[],
+			  const char *const env[], const char *out, uid_t uid)
 {
 	int status;
 	pid_t pid = fork();
@@ -211,8 +228,15 @@ static int run_capture(const char *prog, char *const argv[],
 			_exit(126);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) || setgid(uid) || setuid(uid)))
+			_exit(125);
 		unsetenv("TEST_FILTER");
 		unsetenv("RUN_TESTS_JOBS");
+		/* inner.crash raises SIGSEGV on purpose: under make check
+		 * SANITIZE=1 that is no finding, so ASan must not report it */
+		if (getenv("ASAN_OPTIONS"))
+			setenv("ASAN_OPTIONS", "handle_segv=0:detect_leaks=0", 1);
 		for (size_t i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
 		execv(prog, argv);
@@ -221,6 +245,12 @@ static int run_capture(const char *prog, char *const argv[],
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return status;
+}
+
+static int run_capture(const char *prog, char *const argv[],
+		       const char *const env[], const char *out)
+{
+	return run_capture_as(prog, argv, env, out, (uid_t)-1);
 }
 
 /* Captured output, each line behind "#  | ": a raw "ok"/"not ok" line
@@ -672,11 +702,450 @@ TEST_F_TIMEOUT(runner, timeout, 60)
 	free(marks);
 }
 
+/* The runner's verdict on runs that test nothing: out is its output,
+ * status its wait status. */
+static char *runner_run(struct __test_metadata *_metadata,
+			FIXTURE_DATA(runner) *self, char *filter,
+			const char *inner, uid_t uid, int *status)
+{
+	char inner_env[64];
+	char *argv[] = { "run-tests", "-t", filter, self->td.dir, NULL };
+	const char *env[] = { inner_env, self->mark_env, NULL };
+	char *out;
+
+	snprintf(inner_env, sizeof(inner_env), "HARNESS_INNER=%s", inner);
+	if (!filter) {
+		argv[1] = self->td.dir;
+		argv[2] = NULL;
+	}
+	*status = run_capture_as(self->runner, argv, env, self->out_path, uid);
+	out = slurp(self->out_path);
+	if (!out)
+		TH_LOG("no output from run-tests");
+	return out;
+}
+
+static bool can_mount_here(void)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		close(fd);
+	return geteuid() == 0 && fd >= 0;
+}
+
+/* -t FILTER that matches no test is a usage error, not an empty pass */
+TEST_F_TIMEOUT(runner, filter_matches_nothing, 60)
+{
+	int status;
+	char *out = runner_run(_metadata, self, "no_such_test", "1", -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: -t no_such_test: no test matches it\n"));
+	EXPECT_NE(NULL, strstr(out, "run-tests: -t no_such_test: no test matches it (names are"));
+	EXPECT_STREQ("0 passed, 0 failed, 0 skipped", last_line(out));
+	free(out);
+}
+
+/* every test skipped: nothing was tested (4, kselftest's skip) */
+TEST_F_TIMEOUT(runner, all_skipped, 60)
+{
+	int status;
+	char *out = runner_run(_metadata, self, "inner.skipped", "1", -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\nok 1 a_test # SKIP all 1 tests: because reasons\n"));
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: SKIP: nothing was tested: all 2 tests "
+			       "skipped (2 x because reasons)\n"));
+	EXPECT_STREQ("0 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
+/* a single skip (say, a kernel too old for one feature) stays a skip */
+TEST_F_TIMEOUT(runner, some_skipped, 60)
+{
+	int status, want = can_mount_here() ? 0 : 4;
+	char *out = runner_run(_metadata, self, "inner.pass_test,inner.skipped", "1",
+			       -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == want) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\nok 1 a_test\n"));
+	EXPECT_STREQ("2 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
+/* kselftest's whole-binary skip: "1..0 # SKIP why" and exit 4 */
+TEST_F_TIMEOUT(runner, binary_skipped, 60)
+{
+	int status;
+	char *out = runner_run(_metadata, self, NULL, "skipall", -1, &status);
+
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "\nok 1 a_test # SKIP no widget here\n"));
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: SKIP: nothing was tested: all 2 tests "
+			       "skipped (2 x no widget here)\n"));
+	EXPECT_STREQ("0 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
+/* no binaries at all: nothing was tested */
+TEST_F_TIMEOUT(runner, no_binaries, 60)
+{
+	char *argv[] = { "run-tests", self->td.dir, NULL };
+	char p[160];
+	int status;
+	char *out;
+
+	snprintf(p, sizeof(p), "%s/a_test", self->td.dir);
+	ASSERT_EQ(0, unlink(p));
+	snprintf(p, sizeof(p), "%s/b_test", self->td.dir);
+	ASSERT_EQ(0, unlink(p));
+	status = run_capture(self->runner, argv, NULL, self->out_path);
+	out = slurp(self->out_path);
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "# run-tests: SKIP: nothing was tested: no *_test binaries in "));
+	EXPECT_STREQ("0 passed, 0 failed, 0 skipped", last_line(out));
+	free(out);
+}
+
+/* Skips while the run lacks root: the suite did not run, even though
+ * some tests (these, like harness_test) need no root and passed. */
+TEST_F_TIMEOUT(runner, not_root, 60)
+{
+	int status;
+	char *out;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to run the runner as another user");
+	ASSERT_EQ(0, chmod(self->td.dir, 0755));
+	out = runner_run(_metadata, self, "inner.pass_test,inner.skipped", "1",
+			 65534, &status);
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4) log_text(out);
+	EXPECT_NE(NULL, strstr(out, "# run-tests: this run lacks not root (euid 65534)"));
+	EXPECT_NE(NULL, strstr(out, "\n# run-tests: SKIP: 2 tests skipped because the run "
+			       "lacks what the suite needs: not root (euid 65534)"));
+	EXPECT_STREQ("2 passed, 0 failed, 2 skipped", last_line(out));
+	free(out);
+}
+
+/*
+ * A small XML reader, enough to hold run-tests' JUnit to the rules a CI
+ * parser applies: one root element, tags that nest, quoted attributes,
+ * only the five named entities and character references, no markup
+ * characters in text, only the characters XML 1.0 allows, valid UTF-8.
+ * Elements go to a flat list with their parent, attributes and text.
+ */
+#define XML_MAX 512
+struct xml_el {
+	char name[32];
+	int parent;
+	int nattr;
+	char attr[8][2][256];	/* name, decoded value */
+	char text[1024];	/* decoded, the first 1023 bytes */
+};
+
+struct xml {
+	struct xml_el el[XML_MAX];
+	int n;
+	char err[160];
+};
+
+static int xml_fail(struct xml *x, const char *at, const char *what)
+{
+	snprintf(x->err, sizeof(x->err), "%s at \"%.30s\"", what, at);
+	return -1;
+}
+
+/* One character (decoding an entity) from *p into out; -1 when malformed. */
+static int xml_char(struct xml *x, const char **p, char *out, size_t *len, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	static const char *const ent[][2] = {
+		{ "&lt;", "<" }, { "&gt;", ">" }, { "&amp;", "&" },
+		{ "&quot;", "\"" }, { "&apos;", "'" },
+	};
+	char one[8];
+	size_t n = 1, k;
+
+	if (*s == '&') {
+		for (k = 0; k < 5; k++)
+			if (!strncmp(*p, ent[k][0], strlen(ent[k][0])))
+				break;
+		if (k < 5) {
+			snprintf(one, sizeof(one), "%s", ent[k][1]);
+			*p += strlen(ent[k][0]);
+		} else if (s[1] == '#') {
+			char *end;
+			long c = strtol(*p + 2 + (s[2] == 'x'), &end, s[2] == 'x' ? 16 : 10);
+
+			if (*end != ';' || c < 0x20)
+				return xml_fail(x, *p, "bad character reference");
+			one[0] = '?', one[1] = 0;
+			*p = end + 1;
+		} else {
+			return xml_fail(x, *p, "unknown entity");
+		}
+	} else if (*s == '<') {
+		return xml_fail(x, *p, "'<' in text");
+	} else if ((*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') || *s == 0x7f) {
+		return xml_fail(x, *p, "control character");
+	} else {
+		if (*s >= 0x80) {
+			n = *s >= 0xf0 && *s <= 0xf4 ? 4 : *s >= 0xe0 ? 3 : *s >= 0xc2 && *s < 0xe0 ? 2 : 0;
+			for (k = 1; k < n; k++)
+				if ((s[k] & 0xc0) != 0x80)
+					n = 0;
+			if (!n)
+				return xml_fail(x, *p, "invalid UTF-8");
+		}
+		memcpy(one, s, n);
+		one[n] = 0;
+		*p += n;
+	}
+	for (k = 0; one[k]; k++)
+		if (*len + 1 < cap)
+			out[(*len)++] = one[k];
+	out[*len] = 0;
+	return 0;
+}
+
+static int xml_parse(struct xml *x, const char *p)
+{
+	int stack[64], depth = 0, roots = 0;
+
+	x->n = 0;
+	x->err[0] = 0;
+	if (strncmp(p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 38))
+		return xml_fail(x, p, "no XML declaration");
+	p = strstr(p, "?>") + 2;
+	while (*p) {
+		if (*p != '<') {
+			if (!depth) {
+				if (!strchr(" \t\r\n", *p))
+					return xml_fail(x, p, "text outside the root");
+				p++;
+				continue;
+			}
+			size_t len = strlen(x->el[stack[depth - 1]].text);
+
+			if (xml_char(x, &p, x->el[stack[depth - 1]].text, &len,
+				     sizeof(x->el[0].text)))
+				return -1;
+			continue;
+		}
+		if (p[1] == '/') {	/* end tag */
+			size_t l = strcspn(p + 2, ">");
+
+			if (!depth || p[2 + l] != '>' ||
+			    strlen(x->el[stack[depth - 1]].name) != l ||
+			    strncmp(p + 2, x->el[stack[depth - 1]].name, l))
+				return xml_fail(x, p, "end tag does not match");
+			depth--;
+			p += 3 + l;
+			continue;
+		}
+		struct xml_el *e;
+		size_t l = strcspn(p + 1, " \t\r\n/>");
+
+		if (x->n == XML_MAX || depth == 64 || !l || l >= sizeof(e->name))
+			return xml_fail(x, p, "too many, too deep or bad element");
+		if (!depth && roots++)
+			return xml_fail(x, p, "a second root element");
+		e = &x->el[x->n];
+		memset(e, 0, sizeof(*e));
+		memcpy(e->name, p + 1, l);
+		e->parent = depth ? stack[depth - 1] : -1;
+		p += 1 + l;
+		for (;;) {
+			size_t al, vl = 0;
+
+			p += strspn(p, " \t\r\n");
+			if (*p == '>' || !strncmp(p, "/>", 2))
+				break;
+			al = strcspn(p, "= \t\r\n/>");
+			if (!al || p[al] != '=' || p[al + 1] != '"' || e->nattr == 8 ||
+			    al >= sizeof(e->attr[0][0]))
+				return xml_fail(x, p, "bad attribute");
+			memcpy(e->attr[e->nattr][0], p, al);
+			p += al + 2;
+			while (*p != '"') {
+				if (!*p)
+					return xml_fail(x, p, "unterminated attribute");
+				if (xml_char(x, &p, e->attr[e->nattr][1], &vl,
+					     sizeof(e->attr[0][1])))
+					return -1;
+			}
+			p++;
+			e->nattr++;
+		}
+		x->n++;
+		if (*p == '/') {
+			p += 2;
+		} else {
+			stack[depth++] = x->n - 1;
+			p++;
+		}
+	}
+	if (depth || !roots)
+		return xml_fail(x, p, "unclosed element or no root");
+	return 0;
+}
+
+static const char *xml_attr(const struct xml_el *e, const char *name)
+{
+	for (int i = 0; i < e->nattr; i++)
+		if (!strcmp(e->attr[i][0], name))
+			return e->attr[i][1];
+	return NULL;
+}
+
+/* The element named name, child of parent (-2: anywhere), with attribute
+ * key=val (key NULL: any); its index or -1. */
+static int xml_find(const struct xml *x, int parent, const char *name,
+		    const char *key, const char *val)
+{
+	for (int i = 0; i < x->n; i++) {
+		const char *v = key ? xml_attr(&x->el[i], key) : NULL;
+
+		if ((parent == -2 || x->el[i].parent == parent) &&
+		    !strcmp(x->el[i].name, name) && (!key || (v && !strcmp(v, val))))
+			return i;
+	}
+	return -1;
+}
+
+/* the reader itself must refuse what a CI parser refuses */
+TEST(xml_reader)
+{
+	static const char *const bad[] = {
+		"<a><b></a></b>", "<a>&bogus;</a>", "<a x=1/>", "<a>\x01</a>",
+		"<a>x < y</a>", "<a>\xff</a>", "<a/><b/>", "<a>", "<a x=\"<\"/>",
+	};
+	static struct xml x;
+	char doc[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(doc, sizeof(doc), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n%s\n", bad[i]);
+		EXPECT_EQ(-1, xml_parse(&x, doc)) TH_LOG("accepted: %s", bad[i]);
+	}
+	snprintf(doc, sizeof(doc), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		 "<a k=\"&lt;&quot;&#x41;\"><b/>t&amp;\xc3\xa9</a>\n");
+	ASSERT_EQ(0, xml_parse(&x, doc)) TH_LOG("%s", x.err);
+	ASSERT_EQ(2, x.n);
+	EXPECT_STREQ("<\"?", xml_attr(&x.el[0], "k"));
+	EXPECT_STREQ("t&\xc3\xa9", x.el[0].text);
+	EXPECT_EQ(0, x.el[1].parent);
+}
+
+/* --junit: JUnit XML a CI reporter reads (a testsuite per binary, a
+ * testcase per test, failures with their TH_LOG lines, skips with their
+ * reason); --tap: the same stream as stdout; --tap-to-junit: the same XML
+ * from that stream (the VM's way). */
+TEST_F_TIMEOUT(runner, junit, 60)
+{
+	char junit[128], junit2[128], tap[128];
+	char *argv[] = { "run-tests", "--junit", junit, "--tap", tap, self->td.dir, NULL };
+	char *argv2[] = { "run-tests", "--tap-to-junit", tap, "--junit", junit2, NULL };
+	const char *env[] = { "HARNESS_INNER=all", self->mark_env, NULL };
+	static struct xml x;
+	char *out, *xml, *tapped, *xml2;
+	int status, root, suite, tc, f;
+
+	snprintf(junit, sizeof(junit), "%s/junit.xml", self->td.dir);
+	snprintf(junit2, sizeof(junit2), "%s/junit2.xml", self->td.dir);
+	snprintf(tap, sizeof(tap), "%s/tap.txt", self->td.dir);
+	status = run_capture(self->runner, argv, env, self->out_path);
+	out = slurp(self->out_path);
+	xml = slurp(junit);
+	tapped = slurp(tap);
+	ASSERT_NE(NULL, out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) log_text(out);
+	ASSERT_NE(NULL, tapped);
+	EXPECT_STREQ(out, tapped);
+	ASSERT_NE(NULL, xml);
+	ASSERT_EQ(0, xml_parse(&x, xml)) {
+		TH_LOG("invalid XML: %s", x.err);
+		log_text(xml);
+	}
+	root = xml_find(&x, -1, "testsuites", NULL, NULL);
+	ASSERT_EQ(0, root);
+	EXPECT_STREQ("26", xml_attr(&x.el[root], "tests"));
+	EXPECT_STREQ("16", xml_attr(&x.el[root], "failures"));
+	EXPECT_STREQ("6", xml_attr(&x.el[root], "skipped"));
+	suite = xml_find(&x, root, "testsuite", "name", "a_test");
+	ASSERT_LE(0, suite);
+	EXPECT_LE(0, xml_find(&x, root, "testsuite", "name", "b_test"));
+	EXPECT_STREQ("13", xml_attr(&x.el[suite], "tests"));
+	EXPECT_STREQ("8", xml_attr(&x.el[suite], "failures"));
+	EXPECT_STREQ("3", xml_attr(&x.el[suite], "skipped"));
+
+	tc = xml_find(&x, suite, "testcase", "name", "inner.pass_test");
+	ASSERT_LE(0, tc);
+	EXPECT_STREQ("a_test", xml_attr(&x.el[tc], "classname"));
+	EXPECT_EQ(-1, xml_find(&x, tc, "failure", NULL, NULL));
+	EXPECT_EQ(-1, xml_find(&x, tc, "skipped", NULL, NULL));
+
+	tc = xml_find(&x, suite, "testcase", "name", "inner.fail_assert");
+	ASSERT_LE(0, tc);
+	f = xml_find(&x, tc, "failure", NULL, NULL);
+	ASSERT_LE(0, f);
+	EXPECT_STREQ("not ok 2 inner.fail_assert", xml_attr(&x.el[f], "message"));
+	EXPECT_NE(NULL, strstr(x.el[f].text, ":fail_assert:Expected one (1) == two (2)\n"));
+	EXPECT_NE(NULL, strstr(x.el[f].text, "assert-statement-ran"));
+
+	tc = xml_find(&x, suite, "testcase", "name", "inner.hang");
+	ASSERT_LE(0, tc);
+	f = xml_find(&x, tc, "failure", NULL, NULL);
+	ASSERT_LE(0, f);
+	EXPECT_STREQ("not ok 5 inner.hang # TIMEOUT", xml_attr(&x.el[f], "message"));
+
+	tc = xml_find(&x, suite, "testcase", "name", "inner.skipped");
+	ASSERT_LE(0, tc);
+	f = xml_find(&x, tc, "skipped", NULL, NULL);
+	ASSERT_LE(0, f);
+	EXPECT_STREQ("because reasons", xml_attr(&x.el[f], "message"));
+	tc = xml_find(&x, suite, "testcase", "name", "innerv.c.v");
+	ASSERT_LE(0, tc);
+	EXPECT_LE(0, xml_find(&x, tc, "skipped", "message", "skipped in setup"));
+
+	/* what XML cannot hold arrives escaped, the rest as it was */
+	tc = xml_find(&x, suite, "testcase", "name", "innerx.xml_chars");
+	ASSERT_LE(0, tc);
+	f = xml_find(&x, tc, "failure", NULL, NULL);
+	ASSERT_LE(0, f);
+	EXPECT_NE(NULL, strstr(x.el[f].text, "markup <a href=\"x\">&amp;</a> 'q' ctl\\x01 "
+			       "esc\\x1b[0m bad\\xff\\xc3 ok \xc3\xa9\n")) log_text(x.el[f].text);
+
+	/* one reader: the saved stream gives the same XML */
+	status = run_capture(self->runner, argv2, NULL, self->out_path);
+	EXPECT_EQ(0, status);
+	xml2 = slurp(junit2);
+	ASSERT_NE(NULL, xml2);
+	EXPECT_EQ(0, strcmp(xml, xml2)) log_text(xml2);
+	free(out);
+	free(xml);
+	free(xml2);
+	free(tapped);
+}
+
 int main(int argc, char **argv)
 {
 	char *args[64];
 	int n = 0;
-	bool inner = getenv("HARNESS_INNER") != NULL;
+	const char *mode = getenv("HARNESS_INNER");
+	bool inner = mode != NULL;
+
+	if (mode && !strcmp(mode, "skipall")) {
+		/* as kselftest.h's ksft_exit_skip() before any test */
+		printf("TAP version 13\n1..0 # SKIP no widget here\n");
+		return KSFT_SKIP;
+	}
 
 	for (int i = 0; i < argc && n < 56; i++)
 		args[n++] = argv[i];
@@ -692,6 +1161,14 @@ int main(int argc, char **argv)
 		args[n++] = "inner";
 		args[n++] = "-F";
 		args[n++] = "innerv";
+	}
+	if (inner && strcmp(mode, "all")) {
+		args[n++] = "-F";
+		args[n++] = "innerx";
+	}
+	if (!inner) {
+		args[n++] = "-F";
+		args[n++] = "innerx";
 	}
 	args[n] = NULL;
 	return test_harness_run(n, args);

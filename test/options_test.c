@@ -103,6 +103,13 @@ TEST_F(opt, malformed_values)
 		{ "gid=1x", "gid" }, { "passthrough=maybe", "passthrough" },
 		{ "entry_timeout=x", "entry_timeout" },
 		{ "attr_timeout=-", "attr_timeout" }, { "max_read=q", "max_read" },
+		/* the kernel refuses a reply's error of -512 and below: the
+		 * caller would wait until the connection ends */
+		{ "fault=LOOKUP:error=512", "fault=LOOKUP" },
+		{ "fault=GETATTR:error=4095", "error=4095" },
+		{ "fault=GETATTR:error=-5", "error=-5" },
+		{ "fault=GETATTR:error=0", "error=0" },
+		{ "fsname=", "fsname" },
 	};
 	char out[2048], o[128];
 
@@ -115,6 +122,47 @@ TEST_F(opt, malformed_values)
 		rc = run_ramfuse(_metadata, &self->rf, args, true, out, sizeof(out));
 		EXPECT_EQ(2, rc) TH_LOG("-o %s: exit %d: %s", bad[i].opt, rc, out);
 		check_msg(_metadata, out, bad[i].name);
+	}
+}
+
+/* A source longer than mount(2) copies is an option error, not a failed mount. */
+TEST_F(opt, fsname_too_long)
+{
+	static char o[6000];
+	char out[2048];
+	const char *args[] = { "-o", o, NULL };
+	const char *helper[] = { "mount.ramfuse", o + 7, self->rf.mnt, NULL };
+
+	ASSERT_EQ(0, rf_prepare(&self->rf));
+	memcpy(o, "fsname=", 7);
+	memset(o + 7, 'f', 5000);
+	EXPECT_EQ(2, run_ramfuse(_metadata, &self->rf, args, true, out, sizeof(out)))
+		TH_LOG("%s", out);
+	check_msg(_metadata, out, "fsname");
+	/* the mount helper's SOURCE is the same string */
+	EXPECT_EQ(2, rf_run(ramfuse_path(), helper, 10000, out, sizeof(out))) TH_LOG("%s", out);
+	check_msg(_metadata, out, "fsname");
+	EXPECT_FALSE(is_mounted(self->rf.mnt));
+	/* a long one the kernel takes mounts */
+	ASSERT_EQ(0, rf_cleanup(&self->rf));
+	o[7 + 900] = 0;
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, o)) TH_LOG("%s", self->rf.err);
+}
+
+/* As tmpfs, a size below a page is one page: 0 blocks would read "no limit". */
+TEST_F(opt, size_rounds_up_to_pages)
+{
+	static const struct { const char *opt; unsigned long blocks; } c[] = {
+		{ "size=1", 1 }, { "size=4097", 2 }, { "size=8k", 2 },
+	};
+	struct statvfs sv;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ASSERT_EQ(0, mount_ramfuse(&self->rf, c[i].opt)) TH_LOG("%s", self->rf.err);
+		ASSERT_EQ(0, statvfs(self->rf.mnt, &sv));
+		EXPECT_EQ(4096, sv.f_frsize);
+		EXPECT_EQ(c[i].blocks, sv.f_blocks) TH_LOG("%s", c[i].opt);
+		ASSERT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
 	}
 }
 

@@ -20,7 +20,15 @@
  * line "N passed, N failed, N skipped" counting the individual test result
  * lines of all binaries.  A binary that crashes, times out, exits non-zero
  * or reports fewer results than it planned counts as at least one failure.
- * Exit status 0 iff nothing failed.
+ * A binary that exits 4 (kselftest's skip: "1..0 # SKIP why") or whose
+ * every test skipped is "ok K name # SKIP ..."; one that exits 4 and
+ * reports no test counts as one skipped test.
+ *
+ * Exit status: 0 something was tested and nothing failed; 1 a test failed;
+ * 2 usage (a bad option, or -t FILTER matches no test); 4 nothing was
+ * tested: no binaries, no tests, every test skipped, or tests skipped while
+ * the run lacks root or /dev/fuse (the line before the last says why).
+ * Single skips (a kernel too old for one feature) are no reason for 4.
  *
  * No shell is needed.  When run as PID 1 (a bare initramfs), it mounts
  * /proc, /sys and /dev if they are missing, creates /tmp if missing (the
@@ -30,6 +38,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -47,7 +56,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "junit.h"
+
 #define GRACE_MS 20000
+
+/* Everything run-tests reports goes through out(): to stdout, and to the
+ * --tap file and the JUnit reader when they are asked for. */
+static struct {
+	FILE *tap;
+	struct junit *junit;
+} sink;
+
+static void out_str(const char *s)
+{
+	size_t n = strlen(s);
+
+	fwrite(s, 1, n, stdout);
+	if (sink.tap)
+		fwrite(s, 1, n, sink.tap);
+	if (sink.junit)
+		junit_feed(sink.junit, s, n);
+}
+
+static void __attribute__((format(printf, 1, 2))) out(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		out_str(s);
+	free(s);
+}
 
 struct counts {
 	unsigned long pass, fail, skip;
@@ -57,7 +100,40 @@ struct binres {
 	struct counts c;
 	long plan;		/* -1: no plan line seen */
 	unsigned long results;
+	char skip_why[160];	/* "1..0 # SKIP why", else the first skip's reason */
+	struct reasons *reasons;
 };
+
+/* Skip reasons of the whole run, for the verdict on a run that skipped
+ * everything. */
+#define MAX_REASONS 8
+struct reasons {
+	struct {
+		char text[120];
+		unsigned long n;
+	} r[MAX_REASONS];
+	unsigned long other;	/* skips whose reason did not fit */
+};
+
+static void reason_add(struct reasons *rs, const char *why)
+{
+	size_t i;
+
+	if (!*why)
+		why = "no reason given";
+	for (i = 0; i < MAX_REASONS && rs->r[i].n; i++) {
+		if (!strncmp(rs->r[i].text, why, sizeof(rs->r[i].text) - 1)) {
+			rs->r[i].n++;
+			return;
+		}
+	}
+	if (i == MAX_REASONS) {
+		rs->other++;
+		return;
+	}
+	snprintf(rs->r[i].text, sizeof(rs->r[i].text), "%s", why);
+	rs->r[i].n = 1;
+}
 
 static long long now_ms(void)
 {
@@ -97,6 +173,10 @@ static void parse_line(const char *line, struct binres *br)
 			n = strtol(line + 3, &end, 10);
 			if (end != line + 3 && br->plan < 0)
 				br->plan = n;
+			/* kselftest's ksft_exit_skip(): the binary skips as a whole */
+			if (n == 0 && !strncmp(end, " # SKIP", 7))
+				snprintf(br->skip_why, sizeof(br->skip_why), "%s",
+					 end + 7 + strspn(end + 7, " "));
 		}
 		return;
 	}
@@ -108,7 +188,13 @@ static void parse_line(const char *line, struct binres *br)
 		while (*d == ' ')
 			d++;
 		if (!strncasecmp(d, "SKIP", 4)) {
+			d += 4;
+			d += strspn(d, " ");
 			br->c.skip++;
+			if (!br->skip_why[0])
+				snprintf(br->skip_why, sizeof(br->skip_why), "%s", d);
+			if (br->reasons)
+				reason_add(br->reasons, d);
 			return;
 		}
 	}
@@ -138,7 +224,7 @@ struct job {
 	bool truncated;		/* the current line was longer than line[] */
 	char *held;		/* output waiting for its turn */
 	size_t held_len, held_cap;
-	char how[128];
+	char how[256];
 	bool failed;
 };
 
@@ -147,7 +233,7 @@ static void job_put(struct job *j, const char *s)
 	size_t n = strlen(s);
 
 	if (j->streaming) {
-		fputs(s, stdout);
+		out_str(s);
 		return;
 	}
 	if (j->held_len + n + 1 > j->held_cap) {
@@ -158,7 +244,7 @@ static void job_put(struct job *j, const char *s)
 			cap *= 2;
 		p = realloc(j->held, cap);
 		if (!p) {	/* out of memory: print it now, out of order */
-			fputs(s, stdout);
+			out_str(s);
 			return;
 		}
 		j->held = p;
@@ -301,7 +387,15 @@ static bool job_failed(struct job *j, long timeout_s)
 		return true;
 	}
 	if (WEXITSTATUS(status) == 4 && j->br.c.fail == 0) {
-		snprintf(j->how, sizeof(j->how), "SKIP");
+		/* kselftest: the binary skipped as a whole; it counts as one
+		 * skipped test when it reported none */
+		snprintf(j->how, sizeof(j->how), "SKIP%s%s",
+			 j->br.skip_why[0] ? " " : "", j->br.skip_why);
+		if (!j->br.results) {
+			j->br.c.skip = 1;
+			if (j->br.reasons)
+				reason_add(j->br.reasons, j->br.skip_why);
+		}
 		return false;
 	}
 	if (WEXITSTATUS(status) != 0) {
@@ -313,6 +407,9 @@ static bool job_failed(struct job *j, long timeout_s)
 			 j->br.results, j->br.plan);
 		return true;
 	}
+	if (j->br.c.fail == 0 && j->br.c.pass == 0 && j->br.c.skip > 0)
+		snprintf(j->how, sizeof(j->how), "SKIP all %lu tests: %s",
+			 j->br.c.skip, j->br.skip_why);
 	return j->br.c.fail > 0;
 }
 
@@ -398,7 +495,7 @@ static void reap_all(struct job *jobs, size_t n)
  * "# NAME: ..." and its "ok K NAME" line in name order. */
 static void run_all(struct job *jobs, size_t n, unsigned parallel,
 		    const char *dir, const char *filter, long timeout_s,
-		    struct counts *tot)
+		    struct counts *tot, struct reasons *rs)
 {
 	size_t next = 0, head = 0;
 	unsigned running = 0;
@@ -414,9 +511,10 @@ static void run_all(struct job *jobs, size_t n, unsigned parallel,
 		while (running < parallel && next < n) {
 			struct job *j = &jobs[next++];
 
+			j->br.reasons = rs;
 			if (j == &jobs[head]) {
 				j->streaming = true;
-				printf("# selftests: ramfuse: %s\n", j->name);
+				out("# selftests: ramfuse: %s\n", j->name);
 			}
 			if (job_start(j, dir, filter, timeout_s))
 				running++;
@@ -456,27 +554,27 @@ static void run_all(struct job *jobs, size_t n, unsigned parallel,
 			struct job *j = &jobs[head];
 
 			if (!j->streaming) {
-				printf("# selftests: ramfuse: %s\n", j->name);
+				out("# selftests: ramfuse: %s\n", j->name);
 				if (j->held_len)
-					fputs(j->held, stdout);
+					out_str(j->held);
 			}
 			free(j->held);
 			j->held = NULL;
 			tot->pass += j->br.c.pass;
 			tot->fail += j->br.c.fail;
 			tot->skip += j->br.c.skip;
-			printf("# %s: %lu passed, %lu failed, %lu skipped in %.1f s\n",
+			out("# %s: %lu passed, %lu failed, %lu skipped in %.1f s\n",
 			       j->name, j->br.c.pass, j->br.c.fail, j->br.c.skip,
 			       (double)(j->t_end - j->t0) / 1000.0);
-			printf("%s %zu %s%s%s\n", j->failed ? "not ok" : "ok", head + 1,
+			out("%s %zu %s%s%s\n", j->failed ? "not ok" : "ok", head + 1,
 			       j->name, j->how[0] ? " # " : "", j->how);
 			fflush(stdout);
 			head++;
 			if (head < next && !jobs[head].finished) {
 				/* its turn: what it said so far, then live */
-				printf("# selftests: ramfuse: %s\n", jobs[head].name);
+				out("# selftests: ramfuse: %s\n", jobs[head].name);
 				if (jobs[head].held_len)
-					fputs(jobs[head].held, stdout);
+					out_str(jobs[head].held);
 				jobs[head].held_len = 0;
 				jobs[head].streaming = true;
 				fflush(stdout);
@@ -529,14 +627,91 @@ static void be_init(void)
 		mkdir("/tmp", 01777);
 }
 
+/* What every test that mounts needs; without it they skip, and a run of
+ * skips tests nothing.  Empty when the run has it all. */
+static void run_lacks(char *why, size_t len)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	int n = 0;
+
+	why[0] = 0;
+	if (geteuid() != 0)
+		n = snprintf(why, len, "not root (euid %u)", (unsigned)geteuid());
+	if (fd >= 0)
+		close(fd);
+	else if (n >= 0 && (size_t)n < len)
+		snprintf(why + n, len - (size_t)n, "%s/dev/fuse: %s", n ? ", " : "",
+			 strerror(errno));
+}
+
+/*
+ * The run's exit status beyond "something failed" (1): a -t FILTER that
+ * matches no test is a usage error (2); a run that tested nothing (no
+ * binaries, no tests, every test skipped, or tests skipped while the run
+ * lacks root or /dev/fuse) is kselftest's skip (4), never a pass.
+ */
+static int verdict(const struct counts *tot, size_t n, const char *dir, const char *filter, const char *lacks,
+		   const struct reasons *rs)
+{
+	char list[400];
+	size_t at = 0, used[MAX_REASONS] = { 0 };
+
+	if (tot->fail)
+		return 1;
+	if (filter && n && !tot->pass && !tot->skip) {
+		out("# run-tests: -t %s: no test matches it\n", filter);
+		fprintf(stderr, "run-tests: -t %s: no test matches it "
+			"(names are binary.fixture[.variant].test)\n", filter);
+		return 2;
+	}
+	if (!n || (!tot->pass && !tot->skip)) {
+		out("# run-tests: SKIP: nothing was tested: %s %s\n",
+		       n ? "the binaries hold no tests in" : "no *_test binaries in", dir);
+		return 4;
+	}
+	if (tot->pass && (!tot->skip || !lacks[0]))
+		return 0;
+	/* the reasons, most frequent first */
+	list[0] = 0;
+	for (int k = 0; k < 3; k++) {
+		int best = -1;
+
+		for (int i = 0; i < MAX_REASONS && rs->r[i].n; i++)
+			if (!used[i] && (best < 0 || rs->r[i].n > rs->r[best].n))
+				best = i;
+		if (best < 0)
+			break;
+		used[best] = 1;
+		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%lu x %s",
+				       at ? "; " : "", rs->r[best].n, rs->r[best].text);
+		if (at >= sizeof(list))
+			break;
+	}
+	if (!tot->pass)
+		out("# run-tests: SKIP: nothing was tested: all %lu tests skipped (%s)\n",
+		       tot->skip, list);
+	else
+		out("# run-tests: SKIP: %lu tests skipped because the run lacks what "
+		       "the suite needs: %s; run as root with /dev/fuse (%s)\n",
+		       tot->skip, lacks, list);
+	return 4;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: run-tests [-j N] [-t FILTER] [DIR]\n"
+	fprintf(f, "usage: run-tests [-j N] [-t FILTER] [--tap FILE] [--junit FILE] [DIR]\n"
+		   "       run-tests --tap-to-junit IN --junit FILE\n"
 		   "  runs DIR/*_test (default: the directory of run-tests)\n"
 		   "  -j N       run N binaries at once (default 1, or RUN_TESTS_JOBS);\n"
 		   "             the output still comes binary by binary, in order\n"
-		   "  -t FILTER  passed to every binary as TEST_FILTER\n"
-		   "  RUN_TESTS_TIMEOUT=SECS per binary (default 600)\n");
+		   "  -t FILTER  passed to every binary as TEST_FILTER; matching no\n"
+		   "             test is a usage error (exit 2)\n"
+		   "  --tap FILE    also write the TAP stream (stdout) to FILE\n"
+		   "  --junit FILE  write the results as JUnit XML to FILE\n"
+		   "  --tap-to-junit IN  run nothing: read IN (run-tests' output,\n"
+		   "             e.g. a VM console log; - for stdin) for --junit\n"
+		   "  RUN_TESTS_TIMEOUT=SECS per binary (default 600)\n"
+		   "exit: 0 passed, 1 a test failed, 2 usage, 4 nothing was tested\n");
 }
 
 static int parse_jobs(const char *s, unsigned *jobs)
@@ -552,8 +727,46 @@ static int parse_jobs(const char *s, unsigned *jobs)
 	return 0;
 }
 
+/* --tap-to-junit: the JUnit of a saved run (one reader for both). */
+static int tap_to_junit(const char *in, const char *junit)
+{
+	struct junit *j = junit_new();
+	FILE *f = strcmp(in, "-") ? fopen(in, "r") : stdin;
+	char buf[8192];
+	size_t n;
+	int err;
+
+	if (!f || !j) {
+		fprintf(stderr, "run-tests: --tap-to-junit %s: %s\n", in,
+			strerror(f ? ENOMEM : errno));
+		junit_free(j);
+		return 2;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		junit_feed(j, buf, n);
+	err = ferror(f) ? -EIO : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!err)
+		err = junit_write(j, junit);
+	junit_free(j);
+	if (err) {
+		fprintf(stderr, "run-tests: --junit %s: %s\n", junit, strerror(-err));
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "tap", required_argument, NULL, 'T' },
+		{ "junit", required_argument, NULL, 'J' },
+		{ "tap-to-junit", required_argument, NULL, 'X' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *tap = NULL, *junit = NULL, *from_tap = NULL;
 	const char *filter = NULL, *env;
 	char dir[PATH_MAX];
 	char **names = NULL;
@@ -561,6 +774,9 @@ int main(int argc, char **argv)
 	unsigned parallel = 1;
 	size_t n = 0, cap = 0;
 	struct counts tot = { 0, 0, 0 };
+	struct reasons reasons;
+	char lacks[200];
+	int rc;
 	long timeout_s = 600;
 	long long start = now_ms();
 	bool init = getpid() == 1;
@@ -573,8 +789,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "run-tests: RUN_TESTS_JOBS=%s: want a number 1..64\n", env);
 		return 2;
 	}
-	while ((opt = getopt(argc, argv, "j:t:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "j:t:h", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'T':
+			tap = optarg;
+			break;
+		case 'J':
+			junit = optarg;
+			break;
+		case 'X':
+			from_tap = optarg;
+			break;
 		case 'j':
 			if (parse_jobs(optarg, &parallel)) {
 				fprintf(stderr, "run-tests: -j %s: want a number 1..64\n", optarg);
@@ -591,6 +816,24 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (from_tap) {
+		if (!junit || tap || optind < argc) {
+			fprintf(stderr, "run-tests: --tap-to-junit IN wants --junit FILE and nothing else\n");
+			return 2;
+		}
+		return tap_to_junit(from_tap, junit);
+	}
+	if (tap) {
+		sink.tap = fopen(tap, "we");
+		if (!sink.tap) {
+			fprintf(stderr, "run-tests: --tap %s: %s\n", tap, strerror(errno));
+			return 2;
+		}
+	}
+	if (junit && !(sink.junit = junit_new())) {
+		fprintf(stderr, "run-tests: --junit: out of memory\n");
+		return 2;
 	}
 	if (init)
 		be_init();
@@ -622,7 +865,7 @@ int main(int argc, char **argv)
 	d = opendir(dir);
 	if (!d) {
 		fprintf(stderr, "run-tests: %s: %s\n", dir, strerror(errno));
-		printf("0 passed, 1 failed, 0 skipped\n");
+		out("0 passed, 1 failed, 0 skipped\n");
 		return 1;
 	}
 	while ((de = readdir(d))) {
@@ -663,22 +906,40 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < n; i++)
 		jobs[i].name = names[i];
-	printf("TAP version 13\n");
-	printf("1..%zu\n", n);
-	run_all(jobs, n, parallel, dir, filter, timeout_s, &tot);
+	memset(&reasons, 0, sizeof(reasons));
+	run_lacks(lacks, sizeof(lacks));
+	out("TAP version 13\n");
+	out("1..%zu\n", n);
+	if (lacks[0])
+		out("# run-tests: this run lacks %s: tests that mount will skip\n", lacks);
+	run_all(jobs, n, parallel, dir, filter, timeout_s, &tot, &reasons);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	free(jobs);
-	printf("# elapsed %.1f s\n", (double)(now_ms() - start) / 1000.0);
-	printf("%lu passed, %lu failed, %lu skipped\n", tot.pass, tot.fail,
+	out("# elapsed %.1f s\n", (double)(now_ms() - start) / 1000.0);
+	rc = verdict(&tot, n, dir, filter, lacks, &reasons);
+	out("%lu passed, %lu failed, %lu skipped\n", tot.pass, tot.fail,
 	       tot.skip);
 	fflush(stdout);
+	if (sink.tap && fclose(sink.tap)) {
+		fprintf(stderr, "run-tests: --tap %s: %s\n", tap, strerror(errno));
+		rc = rc ? rc : 2;
+	}
+	if (sink.junit) {
+		int err = junit_write(sink.junit, junit);
+
+		if (err) {
+			fprintf(stderr, "run-tests: --junit %s: %s\n", junit, strerror(-err));
+			rc = rc ? rc : 2;
+		}
+		junit_free(sink.junit);
+	}
 	if (init) {
 		sync();
 		reboot(RB_POWER_OFF);
 		for (;;)
 			pause();
 	}
-	return tot.fail ? 1 : 0;
+	return rc;
 }

@@ -18,6 +18,7 @@
  */
 #include "harness.h"
 #include "fuse_util.h"
+#include "kpaths.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -27,7 +28,6 @@
 #include <sys/wait.h>
 
 #define PARAM "/sys/module/fuse/parameters/enable_uring"
-#define NKIDS 16
 
 /* 1: enable_uring is Y, 0: N, -1: the kernel has no such parameter */
 static int uring_param(void)
@@ -80,11 +80,9 @@ static int first_cpu(void)
 	return cpu;
 }
 
-/* A child pinned to cpu (so its requests go to queue cpu) doing one call
- * on path n times (KID_STAT: on path0, path1, ...: missing names, one
+/* As kpaths' start_kid(), pinned to cpu (so its requests go to queue
+ * cpu), n times (KID_STAT: on path0, path1, ...: missing names, one
  * LOOKUP each); it exits with the errno of the first failure, or 0. */
-enum kid_op { KID_MKDIR, KID_STATFS, KID_STAT };
-
 static pid_t kid_on(pid_t *kids, int cpu, enum kid_op op, const char *path, int n)
 {
 	pid_t pid = fork_clean();
@@ -111,22 +109,9 @@ static pid_t kid_on(pid_t *kids, int cpu, enum kid_op op, const char *path, int 
 		}
 		_exit(0);
 	}
-	for (int i = 0; pid > 0 && i < NKIDS; i++)
-		if (!kids[i]) {
-			kids[i] = pid;
-			break;
-		}
+	if (pid > 0)
+		add_kid(kids, pid);
 	return pid;
-}
-
-static int reap_kid(pid_t *kids, pid_t pid, int ms)
-{
-	int rc = rf_reap(pid, ms);
-
-	for (int i = 0; rc >= 0 && i < NKIDS; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -222,9 +207,7 @@ TEST_F(fallback, on_refuses)
 /* ring and teardown: enable_uring on                                  */
 
 FIXTURE(ring) {
-	struct ramfuse rf;
-	pid_t kids[NKIDS];
-	int fusectl_ours;
+	KP_DATA;
 };
 
 FIXTURE_SETUP(ring)
@@ -234,15 +217,7 @@ FIXTURE_SETUP(ring)
 
 FIXTURE_TEARDOWN(ring)
 {
-	for (int i = 0; i < NKIDS; i++)
-		if (self->kids[i] > 0)
-			kill(self->kids[i], SIGKILL);
-	EXPECT_EQ(0, rf_cleanup(&self->rf)) TH_LOG("%s", self->rf.err);
-	for (int i = 0; i < NKIDS; i++)
-		if (self->kids[i] > 0)
-			reap_kid(self->kids, self->kids[i], 3000);
-	if (self->fusectl_ours && umount2(FUSECTL, 0))
-		umount2(FUSECTL, MNT_DETACH);
+	teardown(_metadata, &self->rf, self->kids, &self->fusectl_ours);
 }
 
 static long long queue_count(struct ramfuse *rf, int q)
@@ -270,7 +245,7 @@ static void every_queue_serves(struct __test_metadata *_metadata, struct ramfuse
 		pid_t kid = kid_on(kids, cpus[i], KID_STAT, p, 50);
 
 		ASSERT_LT(0, kid);
-		EXPECT_EQ(0, reap_kid(kids, kid, 5000)) TH_LOG("%s: cpu %d", tag, cpus[i]);
+		EXPECT_EQ(0, reap(kids, kid, 5000)) TH_LOG("%s: cpu %d", tag, cpus[i]);
 	}
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	for (int i = 0; i < n; i++)
@@ -386,7 +361,7 @@ static void reap_all(struct __test_metadata *_metadata, pid_t *kids, pid_t *pids
 		     int ms, const char *tag, int *results)
 {
 	for (int i = 0; i < n; i++) {
-		results[i] = reap_kid(kids, pids[i], ms);
+		results[i] = reap(kids, pids[i], ms);
 		EXPECT_NE(-1, results[i]) TH_LOG("%s: caller %d still blocked after %d ms",
 						 tag, i, ms);
 	}
@@ -454,13 +429,13 @@ TEST_F_TIMEOUT(ring, teardown_abort, 30)
 
 	ASSERT_EQ(0, mount_ramfuse_fg(rf, "-f", "uring=on,fault=MKDIR:drop:name=slow"))
 		TH_LOG("%s", rf->err);
-	if (fusectl_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)))
+	if (conn_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)))
 		SKIP(return, "%s", why);
 	n = kids_in_flight(_metadata, rf, self->kids, pids, 64, KID_MKDIR);
 	ASSERT_LT(0, n);
 	sleep_ms(100);
 	for (int i = 0; i < n; i++)
-		EXPECT_EQ(-1, rf_reap(pids[i], 0)) TH_LOG("a dropped mkdir returned");
+		EXPECT_EQ(-1, wait_child(pids[i], 0)) TH_LOG("a dropped mkdir returned");
 	snprintf(path, sizeof(path), "%s/abort", dir);
 	ASSERT_EQ(0, write_str(path, "1")) TH_LOG("%s: %s", path, strerror(errno));
 	reap_all(_metadata, self->kids, pids, n, 3000, "abort", res);
@@ -536,7 +511,7 @@ TEST_F_TIMEOUT(ring, killed_caller_in_daemon, 30)
 	sleep_ms(50);
 	t0 = now_ms();
 	ASSERT_EQ(0, kill(kid, SIGKILL));
-	EXPECT_EQ(128 + SIGKILL, reap_kid(self->kids, kid, 3000))
+	EXPECT_EQ(128 + SIGKILL, reap(self->kids, kid, 3000))
 		TH_LOG("caller not dead %lld ms after SIGKILL", now_ms() - t0);
 	EXPECT_LE(1, stats_wait_ge(rf, "interrupt.found", 1, 2000));
 	EXPECT_EQ(-1, stat(p, &st)) TH_LOG("an interrupted mkdir left its directory");
@@ -558,7 +533,7 @@ TEST_F_TIMEOUT(ring, killed_caller_queued, 30)
 	ASSERT_EQ(0, mount_ramfuse_fg(rf, "-f",
 				      "uring=on,uring_depth=1,fault=MKDIR:delay=20000:name=slow"))
 		TH_LOG("%s", rf->err);
-	fusectl = !fusectl_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why));
+	fusectl = !conn_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why));
 	snprintf(wpath, sizeof(wpath), "%s/waiting", dir);
 	/* two parents: mkdir holds its parent's lock */
 	snprintf(a, sizeof(a), "%s/pa", rf->mnt);
@@ -585,12 +560,12 @@ TEST_F_TIMEOUT(ring, killed_caller_queued, 30)
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	EXPECT_EQ(3, stats_get(rf, "op.MKDIR")) TH_LOG("the second MKDIR reached the daemon");
 	ASSERT_EQ(0, kill(second, SIGKILL));
-	EXPECT_EQ(128 + SIGKILL, reap_kid(self->kids, second, 1000))
+	EXPECT_EQ(128 + SIGKILL, reap(self->kids, second, 1000))
 		TH_LOG("the queued caller did not die at once");
 	if (fusectl)
 		EXPECT_EQ(1, read_num(wpath));
 	ASSERT_EQ(0, kill(first, SIGKILL));
-	EXPECT_EQ(128 + SIGKILL, reap_kid(self->kids, first, 3000))
+	EXPECT_EQ(128 + SIGKILL, reap(self->kids, first, 3000))
 		TH_LOG("the first caller not dead after SIGKILL");
 	every_queue_serves(_metadata, rf, self->kids, "queued");
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);

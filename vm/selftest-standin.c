@@ -3,8 +3,9 @@
  * static multi-call binary that acts by the name it is run under:
  *
  *   run-tests [-t FILTER] DIR  run the DIR entries named *_test in order (TAP 13 output),
- *                              end with "N passed, N failed, N skipped",
- *                              exit 0 iff none failed
+ *                              end with "N passed, N failed, N skipped";
+ *                              exit as run-tests: 1 a test failed, 2 FILTER
+ *                              matches nothing, 4 nothing passed, else 0
  *   fuse_test                  open /dev/fuse, mount a FUSE fs on /tmp and
  *                              read the kernel's INIT request; run $RAMFUSE
  *   pass_test, fail_test       exit 0, exit 1
@@ -65,12 +66,27 @@ static int runner(int argc, char **argv)
 	int pass = 0, fail = 0, skip = 0;
 	for (size_t i = 0; i < n; i++) {
 		char path[512];
+		int pfd[2];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		printf("# selftests: ramfuse: %s\n", names[i]);
+		fflush(stdout);
+		if (pipe(pfd) != 0)
+			return 2;
 		pid_t pid = fork();
 		if (pid == 0) {
+			dup2(pfd[1], 1);
+			dup2(pfd[1], 2);
 			execl(path, names[i], (char *)NULL);
 			_exit(127);
 		}
+		close(pfd[1]);
+		/* its output nested under "# ", as run-tests does */
+		FILE *in = fdopen(pfd[0], "r");
+		char line[512];
+		while (in && fgets(line, sizeof(line), in))
+			printf("# %s", line);
+		if (in)
+			fclose(in);
 		int st = 0;
 		waitpid(pid, &st, 0);
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -86,8 +102,12 @@ static int runner(int argc, char **argv)
 		}
 		fflush(stdout);
 	}
+	if (filter && !n)
+		printf("# run-tests: -t %s: no test matches it\n", filter);
+	else if (!fail && !pass)
+		printf("# run-tests: SKIP: nothing was tested\n");
 	printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);
-	return fail ? 1 : 0;
+	return fail ? 1 : filter && !n ? 2 : !pass ? 4 : 0;
 }
 
 static int fuse_test(void)
