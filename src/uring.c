@@ -397,8 +397,8 @@ int uring_start(struct session *s)
 
 /* Copies the payload and queues the commit: the entry's own when it names
  * the entry's request for the first time, else an extra one (faults). */
-static int commit(struct worker *w, uint64_t unique, int error, uint32_t declared,
-		  const struct iovec *iov, int iovcnt)
+static int commit(struct worker *w, uint64_t unique, int error, const struct iovec *iov,
+		  int iovcnt)
 {
 	struct uring_queue *q = w->queue;
 	struct entry *e = q->cur;
@@ -414,7 +414,7 @@ static int commit(struct worker *w, uint64_t unique, int error, uint32_t declare
 	struct fuse_out_header *oh = (void *)e->hdr->in_out;
 	*oh = (struct fuse_out_header){ .len = (uint32_t)(sizeof(*oh) + len), .error = error,
 					.unique = unique };
-	e->hdr->ring_ent_in_out.payload_sz = declared == UINT32_MAX ? (uint32_t)len : declared;
+	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)len;
 	struct ring_sqe *sqe = ring_sqe(&q->ring);
 	if (!sqe) { /* only extra commits of faults can fill it: make room */
 		ring_enter(&q->ring, 0);
@@ -431,16 +431,13 @@ static int commit(struct worker *w, uint64_t unique, int error, uint32_t declare
 
 int uring_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt)
 {
-	return commit(w, unique, error, UINT32_MAX, iov, iovcnt);
+	return commit(w, unique, error, iov, iovcnt);
 }
 
 int uring_write(struct worker *w, const struct iovec *iov, int iovcnt)
 {
 	const struct fuse_out_header *h = iov[0].iov_base;
-	size_t room = w->s->uring->payload;
-	uint32_t declared = h->len < sizeof(*h) ? 0 : h->len - (uint32_t)sizeof(*h);
-	return commit(w, h->unique, h->error, declared > room ? (uint32_t)room : declared,
-		      iov, iovcnt);
+	return commit(w, h->unique, h->error, iov, iovcnt);
 }
 
 void uring_free(struct session *s)

@@ -31,7 +31,8 @@ int uring_start(struct session *s);
 /* The reply to the request a queue worker is serving. */
 int uring_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt);
 /* The same with a header of the caller's (iov[0], a fuse_out_header): its
- * unique names the request committed, its len the payload size. */
+ * unique names the request committed; its len is not sent (the ring's
+ * length is the payload size, the kernel reads no len). */
 int uring_write(struct worker *w, const struct iovec *iov, int iovcnt);
 /* After the queue threads ended: their rings and buffers. */
 void uring_free(struct session *s);
