@@ -26,14 +26,31 @@ void fill_attr(const struct inode *i, struct memfs_attr *a)
 }
 
 /* relatime: touch atime only when it is older than mtime/ctime or a day. */
-void touch_atime(struct inode *i)
+/* Whether an access at t moves i's atime, by the mount's atime flags as
+ * the VFS's atime_needs_update() judges them: the kernel leaves FUSE's
+ * atime to us (its inodes are S_NOATIME), and says the flags only at mount. */
+bool atime_due(struct memfs *fs, const struct inode *i, struct stamp t)
 {
-	if (i->flags & MEMFS_FL_NOATIME)
-		return;
+	unsigned mode = __atomic_load_n(&fs->atime, __ATOMIC_RELAXED);
+	if ((i->flags & MEMFS_FL_NOATIME) || (mode & MEMFS_ATIME_NOATIME) ||
+	    (S_ISDIR(i->mode) && (mode & MEMFS_ATIME_NODIRATIME)))
+		return false;
+	if (mode & MEMFS_ATIME_STRICT)
+		return true;
+	return stamp_le(i->atime, i->mtime) || stamp_le(i->atime, i->ctime) ||
+	       t.sec - i->atime.sec >= 24 * 3600;
+}
+
+void touch_atime(struct memfs *fs, struct inode *i)
+{
 	struct stamp t = now();
-	if (stamp_le(i->atime, i->mtime) || stamp_le(i->atime, i->ctime) ||
-	    t.sec - i->atime.sec >= 24 * 3600)
+	if (atime_due(fs, i, t))
 		i->atime = t;
+}
+
+void memfs_set_atime(struct memfs *fs, unsigned flags)
+{
+	__atomic_store_n(&fs->atime, flags, __ATOMIC_RELAXED);
 }
 
 /* Attributes as a caller should see them. */
@@ -52,16 +69,6 @@ int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
 	attr_of(fs, i, out);
 	unlock(&i->lock);
 	return 0;
-}
-
-/* What the VFS drops on write, truncate and chown: set-user-id always;
- * set-group-id when group-executable, or when the caller is neither in
- * the file's group nor root. */
-void kill_suidgid(struct inode *i, const struct memfs_cred *cr)
-{
-	i->mode &= ~S_ISUID;
-	if ((i->mode & S_IXGRP) || (cr->uid != 0 && !cred_in_group(cr, i->gid)))
-		i->mode &= ~S_ISGID;
 }
 
 int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
@@ -95,9 +102,11 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (sa->valid & MEMFS_SET_MODE) {
 		uint32_t mode = sa->mode & 07777;
 		/* chmod g+s by one not in the file's group drops it silently */
-		if (fs->cfg.check_perms && cr->uid != 0 && !cred_in_group(cr, i->gid))
+		if (fs->cfg.check_perms && !cred_in_group(cr, i->gid) &&
+		    !cred_capable(cr, CRED_CAP_FSETID))
 			mode &= ~S_ISGID;
 		i->mode = (i->mode & S_IFMT) | mode;
+		acl_chmod(i); /* the ACL follows, as tmpfs's posix_acl_chmod */
 		changed = true;
 	}
 	if (sa->valid & MEMFS_KILL_SUIDGID) {
@@ -107,6 +116,14 @@ int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (sa->valid & (MEMFS_SET_ATIME | MEMFS_SET_ATIME_NOW)) {
 		i->atime = sa->valid & MEMFS_SET_ATIME_NOW ? t : stamp_of(sa->atime);
 		changed = true;
+		/* As for mtime below: a passthrough read in the same clock
+		 * tick as the last must still show in the data file. */
+		int fd = S_ISREG(i->mode) ? data_fd(fs, i, false) : -1;
+		if (fd >= 0) {
+			struct timespec ts[2] = { timespec_of(i->atime), { .tv_nsec = UTIME_OMIT } };
+			if (futimens(fd, ts) == 0)
+				i->u.data->atime = ts[0];
+		}
 	}
 	if (sa->valid & (MEMFS_SET_MTIME | MEMFS_SET_MTIME_NOW)) {
 		i->mtime = sa->valid & MEMFS_SET_MTIME_NOW ? t : stamp_of(sa->mtime);

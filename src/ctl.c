@@ -187,8 +187,10 @@ int ctl_main(int argc, char **argv)
 		char *data = NULL;
 		/* notify store PATH OFF @FILE */
 		if (i == 6 && w[0] == '@' && !strcmp(argv[2], "notify") && !strcmp(argv[3], "store")) {
-			if (!(data = read_file(w + 1, &wlen)))
+			if (!(data = read_file(w + 1, &wlen))) {
+				free(line);
 				return 1;
+			}
 			w = data;
 		}
 		int res = put_word(line, &len, w, wlen);
@@ -196,6 +198,7 @@ int ctl_main(int argc, char **argv)
 		if (res < 0) {
 			fprintf(stderr, "ramfuse ctl: command line longer than %d bytes\n",
 				CONTROL_LINE_MAX);
+			free(line);
 			return EXIT_USAGE;
 		}
 	}
@@ -205,16 +208,17 @@ int ctl_main(int argc, char **argv)
 	free(line);
 	if (n < 0)
 		return 1;
+	int status = 1;
 	if (n == 0) {
 		fprintf(stderr, "ramfuse ctl: %s: closed without an answer\n", sa.sun_path);
-		return 1;
-	}
-	if (!strncmp(answer, "ok\n", 3)) {
+	} else if (!strncmp(answer, "ok\n", 3)) {
 		fwrite(answer + 3, 1, (size_t)n - 3, stdout);
-		return fflush(stdout) ? 1 : 0;
+		status = fflush(stdout) ? 1 : 0;
+	} else {
+		fprintf(stderr, "ramfuse ctl: %s%s", answer, answer[n - 1] == '\n' ? "" : "\n");
+		if (!strncmp(answer, "error: usage:", 13))
+			status = EXIT_USAGE;
 	}
-	fprintf(stderr, "ramfuse ctl: %s%s", answer, n && answer[n - 1] == '\n' ? "" : "\n");
-	if (!strncmp(answer, "error: usage:", 13))
-		return EXIT_USAGE;
-	return 1;
+	free(answer);
+	return status;
 }

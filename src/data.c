@@ -9,24 +9,6 @@
 
 #include "memfs_impl.h"
 
-static void charge(struct memfs *fs, int64_t delta)
-{
-	__atomic_add_fetch(&fs->nbytes, (uint64_t)delta, __ATOMIC_RELAXED);
-}
-
-void free_data(struct memfs *fs, struct inode *i)
-{
-	struct data *d = S_ISREG(i->mode) ? i->u.data : NULL;
-	if (!d)
-		return;
-	store_remove(&fs->store, d->fd, i->ino, i->generation);
-	if (d->fd >= 0)
-		__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
-	charge(fs, -(int64_t)d->allocated);
-	free(d);
-	i->u.data = NULL;
-}
-
 /* Closes the descriptors of some idle data files, the next ones after the
  * last stop of a clock hand over the inode table.  Inodes locked by anyone
  * (the caller's own included) are passed over. */
@@ -122,8 +104,11 @@ static void refresh_data(struct memfs *fs, struct inode *i)
 	}
 	if (!same_time(st.st_atim, d->atime)) { /* read through passthrough */
 		d->atime = st.st_atim;
+		/* the store stamps every read (strictatime): the mount's
+		 * flags decide which count */
 		struct stamp t = stamp_of(st.st_atim);
-		if (!stamp_le(t, i->atime))
+		bool strict = __atomic_load_n(&fs->atime, __ATOMIC_RELAXED) & MEMFS_ATIME_STRICT;
+		if ((strict || !stamp_le(t, i->atime)) && atime_due(fs, i, t))
 			i->atime = t;
 	}
 }
@@ -195,7 +180,7 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 	else if ((i->flags & MEMFS_FL_APPEND) && writes &&
 		 (!(flags & O_APPEND) || (flags & O_TRUNC)))
 		err = -EPERM; /* append-only: O_APPEND, and no O_TRUNC */
-	else
+	else if (cr)
 		err = may(fs, cr, i, open_mask(flags) | (flags & O_TRUNC ? W_OK : 0));
 	if (!err && (flags & O_TRUNC) && S_ISREG(i->mode)) {
 		take_in_passthrough(fs, i);
@@ -222,8 +207,10 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 			*backing_id = d->backing_id;
 		}
 	}
-	if (!err)
+	if (!err) {
 		i->nopen++;
+		unorphan(fs, i);
+	}
 	unlock(&i->lock);
 	return err;
 }
@@ -251,6 +238,20 @@ int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
 		free_data(fs, i);
 	put_locked(fs, i);
 	return close_id;
+}
+
+/* The connection that opened i is gone, and its opens and passthrough
+ * ids with it (memfs_disconnect). */
+void forget_opens(struct memfs *fs, struct inode *i)
+{
+	if (backing_refs(i)) {
+		refresh_data(fs, i); /* what passthrough wrote */
+		i->u.data->backing_refs = 0;
+		i->u.data->backing_id = 0;
+	}
+	i->nopen = 0;
+	if (S_ISREG(i->mode) && i->u.data && !i->size && !allocated(i))
+		free_data(fs, i);
 }
 
 ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint64_t off)
@@ -281,10 +282,13 @@ ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size, uint6
 		}
 	}
 	if (n >= 0)
-		touch_atime(i);
+		touch_atime(fs, i);
 	unlock(&i->lock);
 	return n;
 }
+
+static ssize_t write_locked(struct memfs *fs, const struct memfs_cred *cr, struct inode *i,
+			    const void *buf, size_t size, uint64_t off, bool kill_priv);
 
 ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		    const void *buf, size_t size, uint64_t off, bool kill_priv)
@@ -299,6 +303,20 @@ ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	if (off > INT64_MAX || size > INT64_MAX - off)
 		return -EFBIG;
 	lock(&i->lock);
+	ssize_t n = write_locked(fs, cr, i, buf, size, off, kill_priv);
+	unlock(&i->lock);
+	if (n == -ENOSPC && __atomic_load_n(&fs->orphans, __ATOMIC_RELAXED)) {
+		wait_for_forgets(fs);
+		lock(&i->lock);
+		n = write_locked(fs, cr, i, buf, size, off, kill_priv);
+		unlock(&i->lock);
+	}
+	return n;
+}
+
+static ssize_t write_locked(struct memfs *fs, const struct memfs_cred *cr, struct inode *i,
+			    const void *buf, size_t size, uint64_t off, bool kill_priv)
+{
 	ssize_t n = 0;
 	/* Charge conservatively: a write inside a dense file allocates nothing. */
 	bool may_allocate = off + size > i->size || allocated(i) < i->size;
@@ -320,20 +338,12 @@ ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		if (kill_priv)
 			kill_suidgid(i, cr);
 	}
-	unlock(&i->lock);
 	return n;
 }
 
 int memfs_fsync(struct memfs *fs, uint64_t ino)
 {
 	return get(fs, ino) ? 0 : -ESTALE; /* memory is as durable as it gets */
-}
-
-/* Passthrough writes reach the store directly: ask it when it can tell. */
-uint64_t memfs_byte_count(struct memfs *fs)
-{
-	uint64_t used = store_used(&fs->store);
-	return used != UINT64_MAX ? used : __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 }
 
 int memfs_fallocate(struct memfs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len)
@@ -414,7 +424,7 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 		}
 		if (n > 0) {
 			data_changed(fs, out);
-			touch_atime(in);
+			touch_atime(fs, in);
 		}
 	}
 	unlock(&in->lock);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "counter.h"
 #include "errname.h"
@@ -357,16 +358,124 @@ static long long monotonic_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sleep before serving.  A FUSE_INTERRUPT for the request (it signals us)
- * answers EINTR, nothing done: returns -EINTR.  The connection's end (POLLERR
- * on our fd after an abort) or the session's stop ends the sleep early:
- * nobody waits any more, the request is served at once. */
+struct aside {
+	struct aside *next;
+	size_t len;
+	char buf[];
+};
+
+/* Removes the queued request UNIQUE; true if it was there. */
+static bool aside_remove(struct worker *w, uint64_t unique)
+{
+	for (struct aside **pp = &w->aside, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct aside *a = *pp;
+		if (((const struct fuse_in_header *)(const void *)a->buf)->unique != unique)
+			continue;
+		*pp = a->next;
+		if (w->aside_tail == a)
+			w->aside_tail = prev;
+		free(a);
+		return true;
+	}
+	return false;
+}
+
+size_t fault_aside_next(struct worker *w)
+{
+	struct aside *a = w->aside;
+	if (!a)
+		return 0;
+	w->aside = a->next;
+	if (!w->aside)
+		w->aside_tail = NULL;
+	size_t len = a->len;
+	memcpy(w->in, a->buf, len);
+	free(a);
+	return len;
+}
+
+void fault_aside_free(struct worker *w)
+{
+	while (w->aside) {
+		struct aside *a = w->aside;
+		w->aside = a->next;
+		free(a);
+	}
+	w->aside_tail = NULL;
+	free(w->spare);
+	w->spare = NULL;
+}
+
+/* A lone worker in a delay reads the next message from the kernel, which
+ * hands out INTERRUPTs before other requests.  1: an INTERRUPT for the
+ * delayed request; 0: something else (an INTERRUPT of a request read
+ * before is answered EINTR here, any other request queued for later);
+ * negative: stop reading (the connection ended, no memory). */
+static int read_aside(struct worker *w)
+{
+	struct session *s = w->s;
+	if (!w->spare && !(w->spare = malloc(s->in_size)))
+		return -ENOMEM;
+	ssize_t n = read(w->fd, w->spare, s->in_size);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN || errno == ENOENT ? 0 : -errno;
+	const struct fuse_in_header *h = (const void *)w->spare;
+	if ((size_t)n < sizeof(*h) || h->len != (size_t)n)
+		return 0; /* the worker's loop would drop it too */
+	if (h->opcode == FUSE_INTERRUPT &&
+	    (size_t)n >= sizeof(*h) + sizeof(struct fuse_interrupt_in)) {
+		uint64_t target = ((const struct fuse_interrupt_in *)(const void *)(h + 1))->unique;
+		counter_inc(&w->requests);
+		counter_inc(&w->ops[FUSE_INTERRUPT]);
+		debug("fd %d unique %llu INTERRUPT of %llu during a delay", w->fd,
+		      (unsigned long long)h->unique, (unsigned long long)target);
+		if (target == __atomic_load_n(&w->busy_unique, __ATOMIC_ACQUIRE)) {
+			counter_inc(&w->interrupts);
+			return 1;
+		}
+		if (aside_remove(w, target)) {
+			counter_inc(&w->interrupts);
+			struct iovec iov[1];
+			dev_send(w->fd, target, -EINTR, iov, 1);
+		}
+		return 0; /* else already answered: the kernel forgets it */
+	}
+	struct aside *a = malloc(sizeof(*a) + (size_t)n);
+	if (!a)
+		return -ENOMEM; /* it is lost, like any request of a dying daemon */
+	*a = (struct aside){ .len = (size_t)n };
+	memcpy(a->buf, w->spare, (size_t)n);
+	debug("fd %d unique %llu %s read during a delay: served after it", w->fd,
+	      (unsigned long long)h->unique,
+	      opcode_name(h->opcode) ? opcode_name(h->opcode) : "UNKNOWN");
+	if (w->aside_tail)
+		w->aside_tail->next = a;
+	else
+		w->aside = a;
+	w->aside_tail = a;
+	return 0;
+}
+
+/* Sleep before serving.  A FUSE_INTERRUPT for the request answers EINTR,
+ * nothing done: returns -EINTR.  With other workers, one of them reads the
+ * INTERRUPT and signals us; a lone worker reads it itself (read_aside).  The
+ * connection's end (POLLERR on our fd after an abort) or the session's stop
+ * ends the sleep early: nobody waits any more, the request is served at once. */
 static int delay_request(struct worker *w, unsigned ms)
 {
+	bool alone = __atomic_load_n(&w->s->nworkers, __ATOMIC_RELAXED) == 1;
 	long long end = monotonic_ms() + ms, left;
 	while ((left = end - monotonic_ms()) > 0) {
-		struct pollfd p = { .fd = w->fd, .events = 0 };
+		struct pollfd p = { .fd = w->fd, .events = alone ? POLLIN : 0 };
 		int n = poll(&p, 1, (int)left);
+		if (n > 0 && alone && p.revents == POLLIN) {
+			int r = read_aside(w);
+			if (r > 0)
+				return -EINTR;
+			if (r < 0)
+				alone = false;
+			continue;
+		}
 		if (n > 0)
 			break;
 		if (n < 0 && errno == EINTR) {

@@ -99,6 +99,10 @@ int fault_apply(struct worker *w, const struct fuse_in_header *h, const char *na
 void fault_done(struct worker *w);
 /* The device clone fault, at start. */
 int fault_clone(struct fault_list *l);
+/* The next request a lone worker read during a delay, copied into w->in:
+ * its length, or 0 when none waits. */
+size_t fault_aside_next(struct worker *w);
+void fault_aside_free(struct worker *w);
 /* Sends a reply with what a reply-time fault adds or changes. */
 int fault_send(struct worker *w, const struct fault *f, uint64_t unique, int err,
 	       struct iovec *iov, int iovcnt);

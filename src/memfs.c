@@ -59,19 +59,61 @@ static void free_ino(struct memfs *fs, uint64_t ino)
 	unlock(&fs->table_lock);
 }
 
+/* As tmpfs (mm/shmem.c): nr_inodes=N is a budget of N KiB of "inode
+ * space"; each inode and each extra hard link takes 1 KiB of it, each
+ * xattr its size and name plus 40 bytes.  No limit: nothing is counted. */
+#define BOGO_INODE_SIZE 1024
+
+int reserve_ispace(struct memfs *fs, uint64_t bytes)
+{
+	uint64_t max = fs->cfg.max_inodes;
+	if (max == UINT64_MAX || max > UINT64_MAX / BOGO_INODE_SIZE)
+		return 0;
+	uint64_t used = __atomic_add_fetch(&fs->ispace, bytes, __ATOMIC_RELAXED);
+	if (used <= max * BOGO_INODE_SIZE)
+		return 0;
+	__atomic_sub_fetch(&fs->ispace, bytes, __ATOMIC_RELAXED);
+	return -ENOSPC;
+}
+
+void release_ispace(struct memfs *fs, uint64_t bytes)
+{
+	uint64_t max = fs->cfg.max_inodes;
+	if (max != UINT64_MAX && max <= UINT64_MAX / BOGO_INODE_SIZE)
+		__atomic_sub_fetch(&fs->ispace, bytes, __ATOMIC_RELAXED);
+}
+
 /* nr_inodes counts inodes and, as tmpfs does, each extra hard link. */
 int reserve_inode(struct memfs *fs)
 {
-	uint64_t n = __atomic_add_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
-	if (n <= fs->cfg.max_inodes)
-		return 0;
-	__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
-	return -ENOSPC;
+	int err = reserve_ispace(fs, BOGO_INODE_SIZE);
+	if (!err)
+		__atomic_add_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+	return err;
 }
 
 void release_inode(struct memfs *fs)
 {
 	__atomic_sub_fetch(&fs->ninodes, 1, __ATOMIC_RELAXED);
+	release_ispace(fs, BOGO_INODE_SIZE);
+}
+
+void charge(struct memfs *fs, int64_t delta)
+{
+	__atomic_add_fetch(&fs->nbytes, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+void free_data(struct memfs *fs, struct inode *i)
+{
+	struct data *d = S_ISREG(i->mode) ? i->u.data : NULL;
+	if (!d)
+		return;
+	store_remove(&fs->store, d->fd, i->ino, i->generation);
+	if (d->fd >= 0)
+		__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
+	charge(fs, -(int64_t)d->allocated);
+	free(d);
+	i->u.data = NULL;
 }
 
 static void destroy_inode(struct memfs *fs, struct inode *i)
@@ -83,37 +125,63 @@ static void destroy_inode(struct memfs *fs, struct inode *i)
 	} else if (S_ISLNK(i->mode)) {
 		free(i->u.target);
 	}
-	for (struct xattr *x = i->xattrs, *next; x; x = next) {
-		next = x->next;
-		free(x);
-	}
+	free_xattrs(fs, i);
 	free_ino(fs, i->ino);
-	if (!(i->flags & INODE_ORPHAN))
-		release_inode(fs);
+	release_inode(fs);
+	unorphan(fs, i);
 	free(i);
 }
 
-/* Called with i locked; unlocks it and frees it if nothing holds it.  An
- * inode that no name and no open file holds is gone for tmpfs, which frees
- * its space and inode at once: so do we, though the kernel's lookups keep
- * the inode itself until FORGET. */
+/* Called with i locked; unlocks it and frees it if nothing holds it.  A
+ * lookup the kernel holds keeps all of it, data too, as tmpfs keeps an
+ * unlinked inode while a dentry refers to it: an O_PATH descriptor holds
+ * no open, yet /proc/self/fd/N opens the file again, and linkat() gives
+ * it a name.  The kernel forgets an unlinked inode at its last iput. */
 void put_locked(struct memfs *fs, struct inode *i)
 {
 	bool unused = i->nlink == 0 && i->nopen == 0, dead = unused && !i->nlookup;
 	if (unused && !dead && !(i->flags & INODE_ORPHAN)) {
 		i->flags |= INODE_ORPHAN;
-		free_data(fs, i);
-		release_inode(fs);
+		__atomic_add_fetch(&fs->orphans, 1, __ATOMIC_RELAXED);
 	}
 	unlock(&i->lock);
 	if (dead)
 		destroy_inode(fs, i);
 }
 
+/* Opened or linked again (i locked), or freed. */
+void unorphan(struct memfs *fs, struct inode *i)
+{
+	if (i->flags & INODE_ORPHAN) {
+		i->flags &= ~INODE_ORPHAN;
+		__atomic_sub_fetch(&fs->orphans, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* An unlink's FORGET comes after its reply, and another worker may serve
+ * the caller's next request first: one that finds the filesystem full, or
+ * asks statfs, gives pending FORGETs a moment, as long as they keep coming
+ * (an orphan held by an O_PATH descriptor may wait for its FORGET forever). */
+void wait_for_forgets(struct memfs *fs)
+{
+	uint64_t left = __atomic_load_n(&fs->orphans, __ATOMIC_RELAXED);
+	for (int idle = 0; left && idle < 20; idle++) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+		uint64_t now_left = __atomic_load_n(&fs->orphans, __ATOMIC_RELAXED);
+		if (now_left < left)
+			idle = 0;
+		left = now_left;
+	}
+}
+
 int new_inode(struct memfs *fs, uint32_t mode, struct inode **out)
 {
-	if (reserve_inode(fs) < 0)
-		return -ENOSPC;
+	if (reserve_inode(fs) < 0) {
+		wait_for_forgets(fs);
+		if (reserve_inode(fs) < 0)
+			return -ENOSPC;
+	}
 	struct inode *i = calloc(1, sizeof(*i));
 	struct dir *d = S_ISDIR(mode) ? malloc(sizeof(*d)) : NULL;
 	int err = !i || (S_ISDIR(mode) && !d) ? -ENOMEM : alloc_ino(fs, &i->ino);
@@ -193,10 +261,29 @@ void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup)
 	put_locked(fs, i);
 }
 
+void memfs_disconnect(struct memfs *fs)
+{
+	uint64_t end = __atomic_load_n(&fs->next_ino, __ATOMIC_ACQUIRE);
+	for (uint64_t n = MEMFS_ROOT; n < end; n++) {
+		struct inode *i = get(fs, n);
+		if (!i)
+			continue;
+		lock(&i->lock);
+		forget_opens(fs, i);
+		i->nlookup = n == MEMFS_ROOT; /* the next kernel's root reference */
+		put_locked(fs, i);
+	}
+}
+
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 {
+	wait_for_forgets(fs);
 	uint64_t used = memfs_byte_count(fs);
 	uint64_t inodes = __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+	/* as tmpfs: xattrs take from the free inodes */
+	if (fs->cfg.max_inodes != UINT64_MAX && fs->cfg.max_inodes <= UINT64_MAX / BOGO_INODE_SIZE)
+		inodes = (__atomic_load_n(&fs->ispace, __ATOMIC_RELAXED) + BOGO_INODE_SIZE - 1) /
+			 BOGO_INODE_SIZE;
 	out->bsize = BLOCK_SIZE;
 	out->namelen = MEMFS_NAME_MAX;
 	/* as tmpfs: no limit shows as zeros */
@@ -207,9 +294,40 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 	out->ffree = inodes < out->files ? out->files - inodes : 0;
 }
 
+/* remount: new limits, refused (-EBUSY) below what is in use, as tmpfs */
+int memfs_set_limits(struct memfs *fs, const uint64_t *max_bytes, const uint64_t *max_inodes)
+{
+	if (max_inodes && __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED) > *max_inodes)
+		return -EBUSY;
+	if (max_bytes && *max_bytes != fs->cfg.max_bytes) {
+		if (memfs_byte_count(fs) > *max_bytes)
+			return -EBUSY;
+		int err = store_set_size(&fs->store, *max_bytes);
+		if (err)
+			return err;
+		__atomic_store_n(&fs->cfg.max_bytes, *max_bytes, __ATOMIC_RELAXED);
+	}
+	if (max_inodes)
+		__atomic_store_n(&fs->cfg.max_inodes, *max_inodes, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void memfs_limits(struct memfs *fs, uint64_t *max_bytes, uint64_t *max_inodes)
+{
+	*max_bytes = __atomic_load_n(&fs->cfg.max_bytes, __ATOMIC_RELAXED);
+	*max_inodes = __atomic_load_n(&fs->cfg.max_inodes, __ATOMIC_RELAXED);
+}
+
 uint64_t memfs_inode_count(struct memfs *fs)
 {
 	return __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+}
+
+/* Passthrough writes reach the store directly: ask it when it can tell. */
+uint64_t memfs_byte_count(struct memfs *fs)
+{
+	uint64_t used = store_used(&fs->store);
+	return used != UINT64_MAX ? used : __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 }
 
 int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, size_t len)
@@ -241,8 +359,8 @@ int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, siz
 				return -1;
 			}
 		}
-		if (!(i->flags & INODE_ORPHAN)) /* each extra link counts */
-			counted += S_ISDIR(i->mode) || i->nlink < 2 ? 1 : i->nlink;
+		/* each extra link counts */
+		counted += S_ISDIR(i->mode) || i->nlink < 2 ? 1 : i->nlink;
 		bytes += allocated(i);
 	}
 	uint64_t ninodes = __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);

@@ -19,6 +19,7 @@
 #define MEMFS_XATTR_SIZE_MAX 65536
 #define MEMFS_XATTR_CREATE 1
 #define MEMFS_XATTR_REPLACE 2
+#define MEMFS_XATTR_KILL_SGID 4 /* setting an ACL: the setter is not in the file's group */
 #define MEMFS_RENAME_NOREPLACE 1
 #define MEMFS_RENAME_EXCHANGE 2
 #define MEMFS_RENAME_WHITEOUT 4 /* leave overlayfs's whiteout, c 0:0, at the old name */
@@ -38,11 +39,13 @@ struct memfs_config {
 	uint32_t root_uid, root_gid;
 	bool check_perms;     /* default_permissions is off: check here */
 	bool memfd_store;     /* data in memfds, not a private tmpfs (tests) */
+	bool posix_acl;       /* keep system.posix_acl_* (the kernel checks them) */
 };
 
 /* Who asks: the caller's credentials from the request. */
 struct memfs_cred {
 	uint32_t uid, gid, pid;
+	uint32_t umask; /* creating: bits to clear where no default ACL rules */
 };
 
 struct memfs_attr {
@@ -57,6 +60,7 @@ enum {
 	MEMFS_SET_ATIME_NOW = 1 << 6, MEMFS_SET_MTIME_NOW = 1 << 7,
 	MEMFS_SET_CTIME = 1 << 8, MEMFS_KILL_SUIDGID = 1 << 9,
 	MEMFS_SET_SAME_OWNER = 1 << 10, /* chown(-1, -1): drops set-id bits */
+	MEMFS_SET_BY_FD = 1 << 11, /* ftruncate: write access was checked at open */
 };
 
 struct memfs_setattr {
@@ -84,6 +88,10 @@ void memfs_free(struct memfs *fs);
 int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
 		 const char *name, struct memfs_attr *out);
 void memfs_forget(struct memfs *fs, uint64_t ino, uint64_t nlookup);
+/* The kernel's connection is gone: every lookup and open it held is
+ * dropped (files no name keeps are freed), the files stay.  No request
+ * may run meanwhile.  For volumes, which outlive their mounts. */
+void memfs_disconnect(struct memfs *fs);
 /* The inode PATH names, "/"-separated from the root; no lookup counted. */
 int memfs_resolve(struct memfs *fs, const char *path, uint64_t *ino);
 int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out);
@@ -111,7 +119,8 @@ int memfs_rmdir(struct memfs *fs, const struct memfs_cred *cr, uint64_t dir,
  * negative errno, and the open then goes without passthrough. */
 typedef int memfs_backing_fn(void *ctx, int data_fd);
 
-/* With backing set, *backing_id is the file's passthrough id, or 0. */
+/* With backing set, *backing_id is the file's passthrough id, or 0.  A
+ * NULL cr is the creator opening what it just made: no permission check. */
 int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	       int flags, memfs_backing_fn *backing, void *ctx, int *backing_id);
 /* Returns a backing id that is no longer used and must be closed, or 0. */
@@ -128,7 +137,8 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 /* Extended attributes; a size of 0 asks for the size needed. */
 int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		   const char *name, const void *value, size_t size, int flags);
-ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *buf,
+ssize_t memfs_getxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		       const char *name, void *buf,
 		       size_t size);
 ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 			char *buf, size_t size);
@@ -146,6 +156,17 @@ int memfs_set_flags(struct memfs *fs, uint64_t ino, uint32_t flags);
 int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		 int mask);
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);
+
+/* The mount's atime flags (the default is relatime), which the kernel
+ * leaves to the server: set at each mount. */
+#define MEMFS_ATIME_NOATIME 1
+#define MEMFS_ATIME_NODIRATIME 2
+#define MEMFS_ATIME_STRICT 4
+void memfs_set_atime(struct memfs *fs, unsigned flags);
+/* size= and nr_inodes= (UINT64_MAX: none) changed live; NULL keeps one.
+ * -EBUSY when below what is in use. */
+int memfs_set_limits(struct memfs *fs, const uint64_t *max_bytes, const uint64_t *max_inodes);
+void memfs_limits(struct memfs *fs, uint64_t *max_bytes, uint64_t *max_inodes);
 
 /* Counters for the stats file. */
 uint64_t memfs_inode_count(struct memfs *fs);

@@ -43,10 +43,12 @@ struct data {
 	struct timespec mtime, atime; /* the store file's, when last seen */
 };
 
-/* Unlinked and closed: counted free, though the kernel still knows it.
- * The low bits of flags are the user's MEMFS_FL_* (chattr). */
+/* Unlinked and closed, but the kernel holds a lookup: kept whole until its
+ * FORGET.  The low bits of flags are the user's MEMFS_FL_* (chattr). */
 #define INODE_ORPHAN (1u << 31)
 #define FL_UNCHANGEABLE (MEMFS_FL_IMMUTABLE | MEMFS_FL_APPEND)
+/* what a new file takes from its directory (tmpfs's SHMEM_FL_INHERITED) */
+#define FL_INHERITED (MEMFS_FL_NODUMP | MEMFS_FL_NOATIME)
 
 struct inode {
 	lock_t lock;
@@ -85,9 +87,12 @@ struct memfs {
 	uint32_t *free_inos;
 	size_t nfree, free_cap;
 	uint64_t ninodes, nbytes, generation; /* atomics */
+	uint64_t ispace; /* atomic: tmpfs's inode space taken, see reserve_ispace() */
+	uint64_t orphans; /* atomic: INODE_ORPHAN inodes */
 	/* Data files' descriptors: past the budget, idle ones are closed
 	 * (files in the private tmpfs can be opened again by name). */
 	uint64_t nfds, fd_budget, evict_cursor; /* atomics */
+	unsigned atime; /* atomic: MEMFS_ATIME_* of the mount served now */
 };
 
 static inline struct stamp stamp_of(struct timespec ts)
@@ -132,18 +137,38 @@ static inline struct inode *get(struct memfs *fs, uint64_t ino)
 	return chunk ? __atomic_load_n(&chunk[ino & (CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
 }
 
+/* Two inodes locked in address order (rename, copy_file_range). */
+static inline void lock_two(struct inode *a, struct inode *b)
+{
+	if (a == b) {
+		lock(&a->lock);
+	} else if (a < b) {
+		lock(&a->lock);
+		lock(&b->lock);
+	} else {
+		lock(&b->lock);
+		lock(&a->lock);
+	}
+}
+
 /* memfs.c: the inode table and lifetime */
 int reserve_inode(struct memfs *fs);
 void release_inode(struct memfs *fs);
+int reserve_ispace(struct memfs *fs, uint64_t bytes);
+void release_ispace(struct memfs *fs, uint64_t bytes);
 void put_locked(struct memfs *fs, struct inode *i);
+void unorphan(struct memfs *fs, struct inode *i);
+void wait_for_forgets(struct memfs *fs);
 int new_inode(struct memfs *fs, uint32_t mode, struct inode **out);
 void publish(struct memfs *fs, struct inode *i);
+void charge(struct memfs *fs, int64_t delta);
+void free_data(struct memfs *fs, struct inode *i);
 
 /* attr.c */
 void fill_attr(const struct inode *i, struct memfs_attr *a);
-void touch_atime(struct inode *i);
+void touch_atime(struct memfs *fs, struct inode *i);
+bool atime_due(struct memfs *fs, const struct inode *i, struct stamp t);
 void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a);
-void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
 
 /* perm.c */
 int may(const struct memfs *fs, const struct memfs_cred *cr,
@@ -152,14 +177,27 @@ int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
 	       const struct inode *dir, const struct inode *victim);
 int check_setattr(struct memfs *fs, const struct memfs_cred *cr,
 		  struct inode *i, const struct memfs_setattr *sa);
+void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
+bool owner_or_capable(const struct memfs_cred *cr, const struct inode *i);
+uint32_t suidgid_to_kill(const struct inode *i, const struct memfs_cred *cr);
+int may_xattr(const struct memfs *fs, const struct memfs_cred *cr,
+	      const struct inode *i, const char *name, int mask);
+int may_link(const struct memfs *fs, const struct memfs_cred *cr, const struct inode *i);
 
-/* namei.c */
-void lock_two(struct inode *a, struct inode *b);
+/* acl.c */
+extern const char acl_access_name[], acl_default_name[];
+int acl_check(const void *value, size_t size);
+bool acl_set_access(struct inode *i, void *value, size_t size, bool kill_sgid);
+void acl_chmod(struct inode *i);
+int acl_inherit(struct inode *d, struct inode *i, uint32_t umask);
+
+/* xattr.c */
+void free_xattrs(struct memfs *fs, struct inode *i);
 
 /* data.c */
-void free_data(struct memfs *fs, struct inode *i);
 int data_fd(struct memfs *fs, struct inode *i, bool create);
 void take_in_passthrough(struct memfs *fs, struct inode *i);
 int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size);
+void forget_opens(struct memfs *fs, struct inode *i);
 
 #endif

@@ -148,6 +148,8 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 		err = -EEXIST;
 	else
 		err = may(fs, cr, d, W_OK | X_OK);
+	if (!err)
+		err = acl_inherit(d, i, cr->umask);
 	if (!err && name)
 		err = dir_add(d->u.dir, name, (size_t)len, i);
 	if (err) {
@@ -158,6 +160,7 @@ static int create(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino
 	}
 	i->uid = cr->uid;
 	i->gid = cr->gid;
+	i->flags |= d->flags & FL_INHERITED;
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		i->u.rdev = rdev;
 	if (d->mode & S_ISGID) { /* set-group-id directories pass on their group */
@@ -218,7 +221,7 @@ ssize_t memfs_readlink(struct memfs *fs, uint64_t ino, char *buf, size_t size)
 	lock(&i->lock);
 	size_t n = i->size < size ? i->size : size;
 	memcpy(buf, i->u.target, n);
-	touch_atime(i);
+	touch_atime(fs, i);
 	unlock(&i->lock);
 	return (ssize_t)n;
 }
@@ -247,7 +250,7 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		err = -EEXIST;
 	else if (i->nlink >= MEMFS_LINK_MAX)
 		err = -EMLINK;
-	else
+	else if (!(err = may_link(fs, cr, i)))
 		err = may(fs, cr, d, W_OK | X_OK);
 	/* a link to an O_TMPFILE file (nlink 0) uses the inode it has */
 	bool extra = i->nlink > 0;
@@ -259,6 +262,7 @@ int memfs_link(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		struct stamp t = now();
 		i->nlink++;
 		i->nlookup++;
+		unorphan(fs, i);
 		i->ctime = t;
 		d->mtime = d->ctime = t;
 		d->size += BOGO_DIRENT_SIZE;
@@ -354,19 +358,6 @@ static bool is_ancestor(struct memfs *fs, const struct inode *a, const struct in
 	}
 }
 
-void lock_two(struct inode *a, struct inode *b)
-{
-	if (a == b) {
-		lock(&a->lock);
-	} else if (a < b) {
-		lock(&a->lock);
-		lock(&b->lock);
-	} else {
-		lock(&b->lock);
-		lock(&a->lock);
-	}
-}
-
 static bool is_empty_dir(const struct inode *i)
 {
 	return S_ISDIR(i->mode) && i->u.dir->count == 0;
@@ -403,16 +394,22 @@ static int check_rename(struct memfs *fs, const struct memfs_cred *cr,
 }
 
 /* The whiteout a RENAME_WHITEOUT leaves, not yet named: a character
- * device 0:0 with no permission bits, owned as a new file in dir is. */
+ * device 0:0 with no permission bits, owned as a new file in dir (locked)
+ * is, and like one given dir's default ACL, as tmpfs's shmem_whiteout. */
 static int new_whiteout(struct memfs *fs, const struct memfs_cred *cr,
-			const struct inode *dir, struct inode **out)
+			struct inode *dir, struct inode **out)
 {
 	struct inode *i;
 	int err = new_inode(fs, S_IFCHR, &i);
+	if (!err && (err = acl_inherit(dir, i, 0))) {
+		lock(&i->lock);
+		put_locked(fs, i);
+	}
 	if (err)
 		return err;
 	i->uid = cr->uid;
 	i->gid = dir->mode & S_ISGID ? dir->gid : cr->gid;
+	i->flags |= dir->flags & FL_INHERITED;
 	i->u.rdev = 0;
 	*out = i;
 	return 0;
@@ -606,7 +603,7 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 			break;
 	}
 out:
-	touch_atime(d);
+	touch_atime(fs, d);
 	unlock(&d->lock);
 	return 0;
 }

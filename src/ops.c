@@ -45,8 +45,8 @@ static void op_lookup(struct req *r)
 	int err = memfs_lookup(r->w->s->fs, &r->cr, r->h->nodeid, name, &a);
 	if (err == -ENOENT) { /* a negative entry the kernel may cache */
 		struct fuse_entry_out e = {
-			.entry_valid = sec(r->w->s->cfg.entry_timeout_ns),
-			.entry_valid_nsec = nsec(r->w->s->cfg.entry_timeout_ns),
+			.entry_valid = sec(r->w->s->cfg.negative_timeout_ns),
+			.entry_valid_nsec = nsec(r->w->s->cfg.negative_timeout_ns),
 		};
 		reply(r, 0, &e, sizeof(e));
 		return;
@@ -111,9 +111,17 @@ static void op_setattr(struct req *r)
 	 * the VFS asks of tmpfs; truncate(2) by path does not.  The kernel
 	 * sends neither time here, but only ftruncate comes with a handle. */
 	if ((in->valid & (FATTR_SIZE | FATTR_FH)) == (FATTR_SIZE | FATTR_FH))
-		sa.valid |= MEMFS_SET_MTIME_NOW;
+		sa.valid |= MEMFS_SET_MTIME_NOW | MEMFS_SET_BY_FD;
 	struct memfs_attr a;
 	reply_attr(r, memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a), &a);
+}
+
+/* With FUSE_DONT_MASK the caller's umask is ours to apply (or not, under
+ * a default ACL); else the kernel applied it. */
+static void take_umask(struct req *r, uint32_t umask)
+{
+	if (r->w->s->flags & FUSE_DONT_MASK)
+		r->cr.umask = umask;
 }
 
 static void make_node(struct req *r, size_t fixed, uint32_t mode, uint32_t rdev)
@@ -128,12 +136,14 @@ static void make_node(struct req *r, size_t fixed, uint32_t mode, uint32_t rdev)
 static void op_mknod(struct req *r)
 {
 	const struct fuse_mknod_in *in = ARG(struct fuse_mknod_in);
+	take_umask(r, in->umask);
 	make_node(r, sizeof(*in), in->mode, in->rdev);
 }
 
 static void op_mkdir(struct req *r)
 {
 	const struct fuse_mkdir_in *in = ARG(struct fuse_mkdir_in);
+	take_umask(r, in->umask);
 	make_node(r, sizeof(*in), S_IFDIR | (in->mode & 07777), 0);
 }
 
@@ -177,10 +187,11 @@ static void fill_open(int backing_id, struct fuse_open_out *out)
 	}
 }
 
+/* may_pass: the open may get passthrough (a store file and a backing id). */
 static int open_inode(struct req *r, const struct memfs_cred *cr, uint64_t ino,
-		      uint32_t flags, int *backing_id)
+		      uint32_t flags, bool may_pass, int *backing_id)
 {
-	bool pt = r->w->s->flags & FUSE_PASSTHROUGH;
+	bool pt = may_pass && (r->w->s->flags & FUSE_PASSTHROUGH);
 	return memfs_open(r->w->s->fs, cr, ino, (int)flags, pt ? open_backing : NULL,
 			  r->w, backing_id);
 }
@@ -189,7 +200,7 @@ static void op_open(struct req *r)
 {
 	const struct fuse_open_in *in = ARG(struct fuse_open_in);
 	int backing_id;
-	int err = open_inode(r, &r->cr, r->h->nodeid, in->flags, &backing_id);
+	int err = open_inode(r, &r->cr, r->h->nodeid, in->flags, true, &backing_id);
 	if (err)
 		return reply_err(r, err);
 	if (in->open_flags & FUSE_OPEN_KILL_SUIDGID) {
@@ -207,9 +218,14 @@ static void op_open(struct req *r)
 static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t flags)
 {
 	/* The creator may open what it just made, whatever its mode says. */
-	static const struct memfs_cred creator = { 0 };
+	/* Passthrough for a new file costs a store file and a backing id now
+	 * and their undoing at RELEASE if it stays empty (six syscalls), but
+	 * without it every write of its creator is a WRITE request (untar:
+	 * three per file, twice the daemon's CPU): only a creator that
+	 * cannot write goes without, through the page cache. */
+	bool writes = (flags & O_ACCMODE) != O_RDONLY;
 	int backing_id;
-	int err = open_inode(r, &creator, a->ino, flags & ~O_TRUNC, &backing_id);
+	int err = open_inode(r, NULL, a->ino, flags & ~O_TRUNC, writes, &backing_id);
 	if (err) {
 		memfs_forget(r->w->s->fs, a->ino, 1);
 		return reply_err(r, err);
@@ -234,6 +250,7 @@ static void op_create(struct req *r)
 		return reply_err(r, -EINVAL);
 	struct memfs *fs = r->w->s->fs;
 	struct memfs_attr a;
+	take_umask(r, in->umask);
 	int err = memfs_mknod(fs, &r->cr, r->h->nodeid, name, S_IFREG | (in->mode & 07777), 0, &a);
 	if (err)
 		return reply_err(r, err);
@@ -418,8 +435,13 @@ static void op_setxattr(struct req *r)
 	size_t value_off = (size_t)(name - r->arg) + strlen(name) + 1;
 	if (in->size > r->arglen - value_off)
 		return reply_err(r, -EINVAL);
+	int flags = (int)in->flags;
+	if (flags & MEMFS_XATTR_KILL_SGID) /* not a flag of setxattr(2) */
+		return reply_err(r, -EINVAL);
+	if (fixed == sizeof(*in) && (in->setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID))
+		flags |= MEMFS_XATTR_KILL_SGID;
 	reply_err(r, memfs_setxattr(r->w->s->fs, &r->cr, r->h->nodeid, name,
-				    r->arg + value_off, in->size, (int)in->flags));
+				    r->arg + value_off, in->size, flags));
 }
 
 /* GETXATTR and LISTXATTR: a size of 0 asks how much room is needed. */
@@ -447,7 +469,7 @@ static void op_getxattr(struct req *r)
 	if (!name)
 		return reply_err(r, -EINVAL);
 	uint32_t size = xattr_room(r, in->size);
-	reply_xattr(r, memfs_getxattr(r->w->s->fs, r->h->nodeid, name, r->w->out, size), size);
+	reply_xattr(r, memfs_getxattr(r->w->s->fs, &r->cr, r->h->nodeid, name, r->w->out, size), size);
 }
 
 static void op_listxattr(struct req *r)
@@ -522,6 +544,7 @@ static void op_tmpfile(struct req *r)
 	const struct fuse_create_in *in = ARG(struct fuse_create_in);
 	struct memfs *fs = r->w->s->fs;
 	struct memfs_attr a;
+	take_umask(r, in->umask);
 	int err = memfs_tmpfile(fs, &r->cr, r->h->nodeid, in->mode, &a);
 	if (err)
 		return reply_err(r, err);

@@ -9,6 +9,13 @@
 
 #include "opts.h"
 
+/* Names change only through ramfuse, and ramfuse makes every name through
+ * the kernel, which then replaces its negative entry (populate= fills the
+ * tree before the mount; whatever adds names behind the kernel's back
+ * must send it NOTIFY_INVAL_ENTRY).  So, as on tmpfs, a miss may be
+ * remembered: for a day. */
+#define NEGATIVE_TIMEOUT_NS (86400ull * 1000000000ull)
+
 static uint64_t ram_bytes(void)
 {
 	struct sysinfo si;
@@ -25,6 +32,7 @@ void opts_defaults(struct options *o)
 		.subtype = "ramfuse",
 		.mount_flags = MS_NOSUID | MS_NODEV,
 		.default_permissions = true,
+		.acl = true,
 		.size = ram_bytes() / 2,          /* as tmpfs */
 		.nr_inodes = ram_bytes() / 8192,  /* as tmpfs: half the pages */
 		.mode = 01777,
@@ -35,6 +43,7 @@ void opts_defaults(struct options *o)
 			.clone_fd = true,
 			.entry_timeout_ns = 1000000000,
 			.attr_timeout_ns = 1000000000,
+			.negative_timeout_ns = NEGATIVE_TIMEOUT_NS,
 			.passthrough = PASSTHROUGH_AUTO,
 			.uring = URING_AUTO,
 			.uring_depth = URING_DEPTH_DEFAULT,
@@ -130,6 +139,14 @@ static const struct {
 	{ "nofail", 0, 0 },
 };
 
+bool opts_is_generic(const char *opt)
+{
+	for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
+		if (!strcmp(opt, generic[i].name))
+			return true;
+	return !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
+}
+
 static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 {
 	char *val = strchr(opt, '=');
@@ -152,6 +169,12 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		o->default_permissions = true;
 	else if (IS("nodefault_permissions") && !val)
 		o->default_permissions = false;
+	else if (IS("remount") && !val)
+		o->remount = true;
+	else if (IS("acl") && !val)
+		o->acl = true;
+	else if (IS("noacl") && !val)
+		o->acl = false;
 	else if (IS("noclone_fd") && !val)
 		o->session.clone_fd = false;
 	else if (IS("clone_fd") && !val)
@@ -199,6 +222,8 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 			bad = -EINVAL;
 	} else if (IS("entry_timeout") && val)
 		bad = parse_seconds(val, &o->session.entry_timeout_ns);
+	else if (IS("negative_timeout") && val)
+		bad = parse_seconds(val, &o->session.negative_timeout_ns);
 	else if (IS("attr_timeout") && val)
 		bad = parse_seconds(val, &o->session.attr_timeout_ns);
 	else if (IS("passthrough") && val) {
@@ -233,9 +258,19 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		return fault_parse(&f, val, err, errlen);
 	} else if (IS("nonblock") && !val) {
 		o->session.nonblock = true;
+	} else if (IS("populate") && val) {
+		o->populate = val;
+		bad = *val ? 0 : -EINVAL;
+	} else if (IS("root") && !val) {
+		o->root = true;
+	} else if (IS("log") && val) {
+		o->log = val;
+		bad = *val ? 0 : -EINVAL;
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
 		bad = *val ? 0 : -EINVAL;
+	} else if (IS("volume")) {
+		o->volume = val ? val : "";
 	} else if (IS("control") && val) {
 		o->control_path = val;
 		bad = *val ? 0 : -EINVAL;
@@ -264,6 +299,11 @@ int opts_check(const struct options *o, char *err, size_t errlen)
 			 OPTS_FSNAME_MAX, len);
 		return -EINVAL;
 	}
+	if (o->volume && o->control_path) {
+		snprintf(err, errlen, "volume cannot be used with control= (a volume's "
+			 "connections come and go)");
+		return -EINVAL;
+	}
 	len = strlen(o->subtype);
 	if (len > OPTS_SUBTYPE_MAX) {
 		snprintf(err, errlen, "subtype must be at most %d bytes, not %zu",
@@ -276,9 +316,10 @@ int opts_check(const struct options *o, char *err, size_t errlen)
 int opts_parse(struct options *o, char *list, char *err, size_t errlen)
 {
 	char *save = NULL;
-	bool entry_timeout_set = false;
+	bool entry_timeout_set = false, negative_timeout_set = false;
 	for (char *opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		entry_timeout_set |= !strncmp(opt, "entry_timeout=", 14);
+		negative_timeout_set |= !strncmp(opt, "negative_timeout=", 17);
 		int res = parse_one(o, opt, err, errlen);
 		if (res)
 			return res;
@@ -287,5 +328,11 @@ int opts_parse(struct options *o, char *list, char *err, size_t errlen)
 	 * a cached name would skip the search permission of its directory. */
 	if (!o->default_permissions && !entry_timeout_set)
 		o->session.entry_timeout_ns = 0;
+	/* Whoever names how long names are cached means misses too. */
+	if (!negative_timeout_set && (entry_timeout_set || !o->default_permissions))
+		o->session.negative_timeout_ns = o->session.entry_timeout_ns;
+	/* FUSE_POSIX_ACL turns the kernel's permission checks on: ACLs come
+	 * only with them */
+	o->session.posix_acl = o->acl && o->default_permissions;
 	return 0;
 }

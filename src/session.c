@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +36,31 @@ static bool have_cap_sys_admin(void)
 	return data[0].effective & (1u << 21);
 }
 
+/* CAP_SYS_ADMIN in our own user namespace is not enough: the kernel wants it
+ * in the initial one for FUSE_DEV_IOC_BACKING_OPEN.  Ask it once, right after
+ * INIT: passthrough=on fails here, auto serves every file without it. */
+static int probe_backing(struct session *s)
+{
+	int mfd = memfd_create("ramfuse-probe", MFD_CLOEXEC);
+	if (mfd < 0)
+		return 0; /* no memfds: the opens will find out */
+	int id = dev_backing_open(s->fd, mfd);
+	close(mfd);
+	if (id > 0) {
+		dev_backing_close(s->fd, id);
+		return 0;
+	}
+	if (s->cfg.passthrough == PASSTHROUGH_ON) {
+		msg("passthrough=on: FUSE_DEV_IOC_BACKING_OPEN: %s (needs CAP_SYS_ADMIN "
+		    "in the initial user namespace)", strerror(-id));
+		return id;
+	}
+	debug("passthrough: FUSE_DEV_IOC_BACKING_OPEN: %s: files are served without it",
+	      strerror(-id));
+	s->flags &= ~FUSE_PASSTHROUGH;
+	return 0;
+}
+
 static int reply_init(int fd, uint64_t unique, const struct fuse_init_out *out, size_t len)
 {
 	struct iovec iov[2] = { { 0 }, { (void *)out, len } };
@@ -48,7 +74,7 @@ static void print_flags(uint64_t flags)
 		[4] = "export_support", [5] = "big_writes", [6] = "dont_mask",
 		[10] = "flock_locks", [12] = "auto_inval_data", [13] = "readdirplus",
 		[14] = "readdirplus_auto", [15] = "async_dio", [16] = "writeback_cache",
-		[18] = "parallel_dirops", [19] = "handle_killpriv", [22] = "max_pages",
+		[18] = "parallel_dirops", [19] = "handle_killpriv", [20] = "posix_acl", [22] = "max_pages",
 		[23] = "cache_symlinks", [28] = "handle_killpriv_v2",
 		[29] = "setxattr_ext", [30] = "init_ext", [37] = "passthrough",
 		[39] = "has_resend", [41] = "over_io_uring",
@@ -118,11 +144,16 @@ int session_init(struct session *s, int fd)
 		if ((offered & FUSE_INIT_EXT) && (size_t)n >= sizeof(*h) + sizeof(*in))
 			offered |= (uint64_t)in->flags2 << 32;
 		uint64_t want = wanted_flags;
+		if (s->cfg.posix_acl)
+			want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
 		bool pt_possible = (offered & FUSE_PASSTHROUGH) && have_cap_sys_admin();
+		/* in a user namespace probe_backing finds out and says so */
+		if ((offered & FUSE_PASSTHROUGH) && !pt_possible && s->cfg.passthrough == PASSTHROUGH_AUTO)
+			debug("passthrough off: it needs CAP_SYS_ADMIN (not root)");
 		if (s->cfg.passthrough == PASSTHROUGH_ON && !pt_possible) {
 			msg("passthrough=on: %s", !(offered & FUSE_PASSTHROUGH)
 			    ? "the kernel does not offer FUSE_PASSTHROUGH"
-			    : "needs CAP_SYS_ADMIN");
+			    : "needs CAP_SYS_ADMIN in the initial user namespace");
 			struct iovec iov[1];
 			dev_send(fd, h->unique, -EPROTO, iov, 1);
 			err = -EOPNOTSUPP;
@@ -132,6 +163,13 @@ int session_init(struct session *s, int fd)
 			want |= FUSE_PASSTHROUGH;
 			/* A memfd sits on tmpfs (depth 0): one level above it. */
 			out.max_stack_depth = 1;
+		} else {
+			/* Without passthrough every change to file data comes
+			 * through the kernel, which keeps its page cache right
+			 * itself (write-through, truncate, fallocate, copy): a
+			 * new mtime must not make it drop what was just written,
+			 * or the first read after a write asks us again. */
+			want &= ~FUSE_AUTO_INVAL_DATA;
 		}
 		if (s->cfg.uring != URING_OFF) {
 			char why[160];
@@ -168,6 +206,8 @@ int session_init(struct session *s, int fd)
 		err = reply_init(fd, h->unique, &out, len);
 		debug("INIT: kernel %u.%u, using 7.%u, max_write %u", in->major, in->minor,
 		      s->minor, MAX_WRITE);
+		if (!err && (s->flags & FUSE_PASSTHROUGH))
+			err = probe_backing(s);
 		print_flags(s->flags);
 		break;
 	}
@@ -180,7 +220,9 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct session *s = w->s;
 	for (;;) {
-		ssize_t n = dev_receive(w->fd, w->in, s->in_size, w->retries, &s->stopping);
+		ssize_t n = (ssize_t)fault_aside_next(w);
+		if (!n)
+			n = dev_receive(w->fd, w->in, s->in_size, w->retries, &s->stopping);
 		if (n < 0) {
 			if (n != -ENODEV && n != -EINTR) {
 				msg("reading /dev/fuse (fd %d): %s", w->fd, strerror((int)-n));
@@ -303,6 +345,7 @@ void session_join(struct session *s)
 			continue; /* its buffers are the ring's */
 		free(w->in);
 		free(w->out);
+		fault_aside_free(w);
 	}
 	uring_free(s);
 }

@@ -21,11 +21,15 @@ struct session_config {
 	unsigned threads;
 	bool clone_fd;
 	uint64_t entry_timeout_ns, attr_timeout_ns;
+	uint64_t negative_timeout_ns; /* how long a LOOKUP miss may be cached */
 	enum passthrough_mode passthrough;
-	const char *stats_path;
+	const char *stats_path; /* as the user wrote it, for messages */
+	const char *stats_name; /* the file in stats_dir, opened at start */
+	int stats_dir;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
 	enum uring_mode uring;
 	unsigned uring_depth; /* entries per io_uring queue */
+	bool posix_acl; /* FUSE_POSIX_ACL and FUSE_DONT_MASK: ACLs and umask are ours */
 	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */
 	unsigned nfaults;
 };
@@ -48,6 +52,10 @@ struct worker {
 	int interrupted;         /* atomic: FUSE_INTERRUPT came for it */
 	uint64_t interrupts;     /* INTERRUPTs that found their request */
 	uint64_t write_max;      /* the largest WRITE payload seen */
+	/* A lone worker reads on during a delay (fault.c): the requests it
+	 * read then wait here, in order, and are served next. */
+	char *spare;
+	struct aside *aside, *aside_tail;
 };
 
 struct session {

@@ -54,6 +54,12 @@ void stats_print(struct session *s, FILE *f)
 	for (int r = 0; r < DEV_RETRY_NR; r++)
 		fprintf(f, "retry.%s %llu\n", retry_names[r], (unsigned long long)retries[r]);
 	fprintf(f, "write.max %llu\n", (unsigned long long)write_max);
+	uint64_t size, nr_inodes;
+	memfs_limits(s->fs, &size, &nr_inodes);
+	/* the live limits (mountinfo cannot show a FUSE mount's options) */
+	fprintf(f, "opt.size %llu\nopt.nr_inodes %llu\n",
+		(unsigned long long)(size == UINT64_MAX ? 0 : size),
+		(unsigned long long)(nr_inodes == UINT64_MAX ? 0 : nr_inodes));
 	fprintf(f, "backing.open %llu\nbacking.close %llu\ninodes %llu\nbytes %llu\n",
 		(unsigned long long)__atomic_load_n(&s->backing_opened, __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&s->backing_closed, __ATOMIC_RELAXED),
@@ -63,22 +69,31 @@ void stats_print(struct session *s, FILE *f)
 
 int stats_write(struct session *s)
 {
-	const char *path = s->cfg.stats_path;
-	if (!path)
+	if (!s->cfg.stats_path)
 		return 0;
+	/* relative to the directory opened at start: after switch_root the
+	 * name still means what the user meant (README "Paths") */
+	const char *name = s->cfg.stats_name;
+	int dir = s->cfg.stats_dir;
 	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	FILE *f = fopen(tmp, "we");
-	if (!f)
+	int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
 		return -errno;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlinkat(dir, tmp, 0);
+		return -ENOMEM;
+	}
 	stats_print(s, f);
 	int err = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0 && !err)
 		err = -errno;
-	if (!err && rename(tmp, path) < 0)
+	if (!err && renameat(dir, tmp, dir, name) < 0)
 		err = -errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dir, tmp, 0);
 	return err;
 }

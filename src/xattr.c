@@ -4,7 +4,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cred.h"
 #include "memfs_impl.h"
+
+static bool is_acl(const char *name)
+{
+	return !strcmp(name, acl_access_name) || !strcmp(name, acl_default_name);
+}
+
+/* What tmpfs charges an xattr against nr_inodes' space (simple_xattr_space());
+ * it keeps ACLs apart, uncharged. */
+static uint64_t xattr_space(const struct xattr *x)
+{
+	return is_acl(x->data) ? 0 : 40 + x->size + x->namelen;
+}
 
 static struct xattr **find_xattr(struct inode *i, const char *name, size_t len)
 {
@@ -15,13 +28,16 @@ static struct xattr **find_xattr(struct inode *i, const char *name, size_t len)
 	return pp;
 }
 
-/* user., trusted. and security. are kept; system.* (ACLs) is not. */
-static int check_xattr_name(const char *name, size_t *len)
+/* user., trusted. and security. are kept; of system.*, the two ACLs when
+ * the kernel checks them (FUSE_POSIX_ACL). */
+static int check_xattr_name(const struct memfs *fs, const char *name, size_t *len)
 {
 	static const char *const prefixes[] = { "user.", "trusted.", "security." };
 	*len = strlen(name);
 	if (*len == 0 || *len > MEMFS_XATTR_NAME_MAX)
 		return *len ? -ERANGE : -EINVAL;
+	if (is_acl(name))
+		return fs->cfg.posix_acl ? 0 : -EOPNOTSUPP;
 	for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
 		size_t plen = strlen(prefixes[p]);
 		if (!strncmp(name, prefixes[p], plen))
@@ -30,33 +46,29 @@ static int check_xattr_name(const char *name, size_t *len)
 	return -EOPNOTSUPP;
 }
 
-int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
-		   const char *name, const void *value, size_t size, int flags)
+/* An ACL with no entries removes it; an access ACL sets the mode and is
+ * not kept when the mode says it all (posix_acl_update_mode). */
+static int set_acl(struct memfs *fs, const struct memfs_cred *cr, struct inode *i,
+		   const char *name, size_t len, const void *value, size_t size, int flags)
 {
-	size_t len;
-	int err = check_xattr_name(name, &len);
-	if (err)
-		return err;
-	if (size > MEMFS_XATTR_SIZE_MAX)
-		return -E2BIG;
-	if (flags & ~(MEMFS_XATTR_CREATE | MEMFS_XATTR_REPLACE))
-		return -EINVAL;
-	struct inode *i = get(fs, ino);
-	if (!i)
-		return -ESTALE;
-	struct xattr *x = malloc(sizeof(*x) + len + 1 + size);
-	if (!x)
+	int valid = acl_check(value, size);
+	if (valid < 0)
+		return valid;
+	bool access = !strcmp(name, acl_access_name);
+	if (!access && !S_ISDIR(i->mode))
+		return valid ? 0 : -EACCES; /* as the VFS: default ACLs are for directories */
+	struct xattr *x = valid ? NULL : malloc(sizeof(*x) + len + 1 + size);
+	if (!valid && !x)
 		return -ENOMEM;
-	x->namelen = (uint32_t)len;
-	x->size = (uint32_t)size;
-	memcpy(x->data, name, len + 1);
-	memcpy(x->data + len + 1, value, size);
+	if (x) {
+		x->namelen = (uint32_t)len;
+		x->size = (uint32_t)size;
+		memcpy(x->data, name, len + 1);
+		memcpy(x->data + len + 1, value, size);
+	}
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
-	if (i->flags & FL_UNCHANGEABLE)
-		err = -EPERM;
-	else if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
-		err = may(fs, cr, i, W_OK);
+	int err = may_xattr(fs, cr, i, name, W_OK);
 	if (!err && *pp && (flags & MEMFS_XATTR_CREATE))
 		err = -EEXIST;
 	if (!err && !*pp && (flags & MEMFS_XATTR_REPLACE))
@@ -66,8 +78,68 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		free(x);
 		return err;
 	}
+	if (x && access && !acl_set_access(i, x->data + len + 1, size,
+					    flags & MEMFS_XATTR_KILL_SGID)) {
+		free(x);
+		x = NULL;
+	}
+	struct xattr *old = *pp;
+	if (old)
+		*pp = old->next;
+	free(old);
+	if (x) { /* descending by name, as below */
+		struct xattr **at = &i->xattrs;
+		while (*at && strcmp((*at)->data, x->data) > 0)
+			at = &(*at)->next;
+		x->next = *at;
+		*at = x;
+	}
+	i->ctime = now();
+	unlock(&i->lock);
+	return 0;
+}
+
+int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		   const char *name, const void *value, size_t size, int flags)
+{
+	size_t len;
+	int err = check_xattr_name(fs, name, &len);
+	if (err)
+		return err;
+	if (size > MEMFS_XATTR_SIZE_MAX)
+		return -E2BIG;
+	if (flags & ~(MEMFS_XATTR_CREATE | MEMFS_XATTR_REPLACE | MEMFS_XATTR_KILL_SGID))
+		return -EINVAL;
+	struct inode *i = get(fs, ino);
+	if (!i)
+		return -ESTALE;
+	if (is_acl(name))
+		return set_acl(fs, cr, i, name, len, value, size, flags);
+	struct xattr *x = malloc(sizeof(*x) + len + 1 + size);
+	if (!x)
+		return -ENOMEM;
+	x->namelen = (uint32_t)len;
+	x->size = (uint32_t)size;
+	memcpy(x->data, name, len + 1);
+	memcpy(x->data + len + 1, value, size);
+	lock(&i->lock);
+	struct xattr **pp = find_xattr(i, name, len);
+	err = may_xattr(fs, cr, i, name, W_OK);
+	if (!err && *pp && (flags & MEMFS_XATTR_CREATE))
+		err = -EEXIST;
+	if (!err && !*pp && (flags & MEMFS_XATTR_REPLACE))
+		err = -ENODATA;
+	/* as tmpfs: the new value is charged before the old is let go */
+	if (!err)
+		err = reserve_ispace(fs, xattr_space(x));
+	if (err) {
+		unlock(&i->lock);
+		free(x);
+		return err;
+	}
 	if (*pp) { /* replace in place */
 		x->next = (*pp)->next;
+		release_ispace(fs, xattr_space(*pp));
 		free(*pp);
 		*pp = x;
 	} else { /* tmpfs lists names in descending order: keep them so */
@@ -82,17 +154,22 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	return 0;
 }
 
-ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *buf,
-		       size_t size)
+ssize_t memfs_getxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
+		       const char *name, void *buf, size_t size)
 {
 	size_t len;
-	int err = check_xattr_name(name, &len);
+	int err = check_xattr_name(fs, name, &len);
 	if (err)
 		return err;
 	struct inode *i = get(fs, ino);
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
+	err = may_xattr(fs, cr, i, name, R_OK);
+	if (err) {
+		unlock(&i->lock);
+		return err;
+	}
 	struct xattr *x = *find_xattr(i, name, len);
 	ssize_t n = !x ? -ENODATA : size && size < x->size ? -ERANGE : (ssize_t)x->size;
 	if (x && size && n >= 0)
@@ -101,10 +178,27 @@ ssize_t memfs_getxattr(struct memfs *fs, uint64_t ino, const char *name, void *b
 	return n;
 }
 
-/* trusted.* is listed only to root (CAP_SYS_ADMIN, as tmpfs asks). */
-static bool listed(const struct xattr *x, const struct memfs_cred *cr)
+/* trusted.* is listed only to CAP_SYS_ADMIN, as tmpfs does. */
+static bool listed(const struct xattr *x, bool trusted)
 {
-	return cr->uid == 0 || strncmp(x->data, "trusted.", 8);
+	return trusted || strncmp(x->data, "trusted.", 8);
+}
+
+/* tmpfs lists the ACLs first (access, then default), then the rest. */
+static size_t list_names(const struct inode *i, bool trusted, char *buf)
+{
+	static const char *const acls[] = { acl_access_name, acl_default_name };
+	size_t total = 0;
+	for (int pass = 0; pass < 3; pass++)
+		for (struct xattr *x = i->xattrs; x; x = x->next) {
+			bool acl = is_acl(x->data);
+			if (pass < 2 ? strcmp(x->data, acls[pass]) : acl || !listed(x, trusted))
+				continue;
+			if (buf)
+				memcpy(buf + total, x->data, x->namelen + 1);
+			total += x->namelen + 1;
+		}
+	return total;
 }
 
 ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
@@ -114,18 +208,16 @@ ssize_t memfs_listxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t 
 	if (!i)
 		return -ESTALE;
 	lock(&i->lock);
-	size_t total = 0;
+	bool trusted = false;
 	for (struct xattr *x = i->xattrs; x; x = x->next)
-		if (listed(x, cr))
-			total += x->namelen + 1;
+		if (!strncmp(x->data, "trusted.", 8)) { /* ask /proc only then */
+			trusted = cred_capable(cr, CRED_CAP_SYS_ADMIN);
+			break;
+		}
+	size_t total = list_names(i, trusted, NULL);
 	ssize_t n = size && size < total ? -ERANGE : (ssize_t)total;
 	if (size && n >= 0)
-		for (struct xattr *x = i->xattrs; x; x = x->next) {
-			if (!listed(x, cr))
-				continue;
-			memcpy(buf, x->data, x->namelen + 1);
-			buf += x->namelen + 1;
-		}
+		list_names(i, trusted, buf);
 	unlock(&i->lock);
 	return n;
 }
@@ -134,7 +226,7 @@ int memfs_removexattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t in
 		      const char *name)
 {
 	size_t len;
-	int err = check_xattr_name(name, &len);
+	int err = check_xattr_name(fs, name, &len);
 	if (err)
 		return err;
 	struct inode *i = get(fs, ino);
@@ -142,18 +234,26 @@ int memfs_removexattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t in
 		return -ESTALE;
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
-	if (i->flags & FL_UNCHANGEABLE)
-		err = -EPERM;
-	else if (fs->cfg.check_perms && cr->uid != 0 && cr->uid != i->uid)
-		err = may(fs, cr, i, W_OK);
+	err = may_xattr(fs, cr, i, name, W_OK);
 	if (!err && !*pp)
 		err = -ENODATA;
 	if (!err) {
 		struct xattr *x = *pp;
 		*pp = x->next;
+		release_ispace(fs, xattr_space(x));
 		free(x);
 		i->ctime = now();
 	}
 	unlock(&i->lock);
 	return err;
+}
+
+void free_xattrs(struct memfs *fs, struct inode *i)
+{
+	for (struct xattr *x = i->xattrs, *next; x; x = next) {
+		next = x->next;
+		release_ispace(fs, xattr_space(x));
+		free(x);
+	}
+	i->xattrs = NULL;
 }

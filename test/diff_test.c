@@ -22,6 +22,8 @@
  *   DIFF_SKIP=op,op     do not generate these operations (triage: e.g.
  *                       DIFF_SKIP=copy_file_range to look past a known bug)
  *   DIFF_SHRINK=N       at most N replays while shrinking (default 300)
+ * Variants: default_permissions or not, passthrough off, and root with the
+ * capabilities that override permissions dropped (both permission modes).
  * Not compared: inode numbers, st_dev, timestamps.
  */
 #include "harness.h"
@@ -34,6 +36,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <sys/wait.h>
+#include <grp.h>
 
 #ifndef FALLOC_FL_ZERO_RANGE
 #define FALLOC_FL_ZERO_RANGE 0x10
@@ -65,7 +69,8 @@ enum op {
 	OP_LSTAT, OP_MKDIR, OP_RMDIR, OP_UNLINK, OP_RENAME, OP_RENAME2, OP_LINK,
 	OP_SYMLINK, OP_READLINK, OP_CHMOD, OP_UTIMENSAT, OP_SETXATTR,
 	OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_READDIR, OP_FSYNC,
-	OP_COPY_FILE_RANGE, OP_FSSETXATTR, OP_COUNT
+	OP_COPY_FILE_RANGE, OP_FSSETXATTR, OP_SETACL, OP_GETACL, OP_ACCESS_AS,
+	OP_COUNT
 };
 
 static const struct {
@@ -89,6 +94,8 @@ static const struct {
 	[OP_READDIR] = { "readdir", 6 }, [OP_FSYNC] = { "fsync", 2 },
 	[OP_COPY_FILE_RANGE] = { "copy_file_range", 3 },
 	[OP_FSSETXATTR] = { "fssetxattr", 2 },
+	[OP_SETACL] = { "setacl", 4 }, [OP_GETACL] = { "getacl", 2 },
+	[OP_ACCESS_AS] = { "access_as", 4 },
 };
 
 /* One step, fully decided by the generator. */
@@ -132,11 +139,18 @@ static uint64_t rnd(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* Operations a variant does not generate: without default_permissions the
+ * kernel walks paths asking nothing about search permission, so an op on
+ * two paths meets the other path's ENOENT before ramfuse can say EACCES
+ * about the first (tmpfs says EACCES).  Root with its capabilities never
+ * lacks search permission; root without them does. */
+static const char *variant_skip = "";
+
 static bool skipped(int op)
 {
 	const char *list = getenv("DIFF_SKIP");
 
-	return list && opt_has(list, ops[op].name);
+	return (list && opt_has(list, ops[op].name)) || opt_has(variant_skip, ops[op].name);
 }
 
 static void gen(uint64_t *rng, struct step *s)
@@ -250,6 +264,69 @@ static const char *P(struct fsx *f, char *buf, int idx)
 }
 
 /* describe and run one step; the description never names the mount */
+/* POSIX ACLs as setfacl writes them (system.posix_acl_*, version 2,
+ * entries tag/perm/id sorted by tag then id): which entries a step has and
+ * their permissions come from its numbers, and one in eight is malformed
+ * (order, a missing mask, bad permission bits, a bad version) for the
+ * kernel's and ramfuse's errors to meet tmpfs's. */
+static size_t make_acl(const struct step *s, unsigned char *v)
+{
+	struct { uint16_t tag, perm; uint32_t id; } e[8];
+	uint32_t version = 2, a = s->a, b = s->b;
+	size_t n = 0;
+	bool named = false;
+
+	e[n++] = (typeof(e[0])){ 0x01, b & 7, UINT32_MAX };
+	if (a & 1)
+		e[n++] = (typeof(e[0])){ 0x02, (b >> 3) & 7, 1001 }, named = true;
+	if (a & 2)
+		e[n++] = (typeof(e[0])){ 0x02, (b >> 6) & 7, 1002 }, named = true;
+	e[n++] = (typeof(e[0])){ 0x04, (b >> 9) & 7, UINT32_MAX };
+	if (a & 4)
+		e[n++] = (typeof(e[0])){ 0x08, (b >> 12) & 7, 1002 }, named = true;
+	if (named || (a & 8))
+		e[n++] = (typeof(e[0])){ 0x10, (b >> 15) & 7, UINT32_MAX };
+	e[n++] = (typeof(e[0])){ 0x20, (b >> 18) & 7, UINT32_MAX };
+	if (s->c % 8 == 0) {
+		switch ((s->c >> 3) % 4) {
+		case 0: { typeof(e[0]) t = e[0]; e[0] = e[n - 1]; e[n - 1] = t; break; }
+		case 1: if (named) { e[n - 2] = e[n - 1]; n--; } else e[0].perm = 8; break;
+		case 2: e[n - 1].perm |= 0x10; break;
+		case 3: version = 1; break;
+		}
+	}
+	memcpy(v, &version, 4);
+	memcpy(v + 4, e, n * sizeof(e[0]));
+	return 4 + n * sizeof(e[0]);
+}
+
+/* Another user (uid/gid pairs, one in a named group) asks for access:
+ * a child that enters the mount as root, then drops to the user. */
+static long access_as(const char *root, const char *path, const struct step *s)
+{
+	static const uint32_t ids[][2] = { { 1001, 1001 }, { 1002, 1002 }, { 1001, 1002 },
+					   { 65534, 65534 } };
+	static const int masks[] = { R_OK, W_OK, X_OK, R_OK | W_OK };
+	const uint32_t *id = ids[s->a % 4];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		gid_t g = id[1];
+		if (chdir(root) || setgroups(1, &g) || setresgid(g, g, g) ||
+		    setresuid(id[0], id[0], id[0]))
+			_exit(200);
+		if (s->b & 1) {
+			int fd = open(*path ? path : ".", (s->b & 2) ? O_WRONLY : O_RDONLY);
+			_exit(fd >= 0 ? 0 : errno);
+		}
+		_exit(access(*path ? path : ".", masks[s->b % 4]) ? errno : 0);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1000;
+	return WEXITSTATUS(st);
+}
+
 static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 {
 	const char *p1 = P(f, f->pa, s->p1), *p2 = P(f, f->pb, s->p2);
@@ -511,6 +588,29 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		close(dfd);
 		return;
 	}
+	case OP_SETACL: {
+		const char *name = s->c & 4 ? "system.posix_acl_default" : "system.posix_acl_access";
+		size_t n = make_acl(s, data);
+
+		out(buf, len, "setacl(%s, %s, a %#x b %#x c %#x)", paths[s->p1], name + 17,
+		    s->a & 15, s->b & 0x1fffff, s->c & 31);
+		res(buf, len, setxattr(p1, name, data, n, 0));
+		return;
+	}
+	case OP_GETACL: {
+		const char *name = s->c & 4 ? "system.posix_acl_default" : "system.posix_acl_access";
+
+		out(buf, len, "getacl(%s, %s)", paths[s->p1], name + 17);
+		v = getxattr(p1, name, data, sizeof(data));
+		res(buf, len, v);
+		if (v > 0)
+			out(buf, len, " hash %016llx", (unsigned long long)hash(data, (size_t)v));
+		return;
+	}
+	case OP_ACCESS_AS:
+		out(buf, len, "access_as(%s, user %u, %s %u) -> %ld", paths[s->p1], s->a % 4,
+		    s->b & 1 ? "open" : "access", s->b % 4, access_as(f->root, paths[s->p1], s));
+		return;
 	}
 	out(buf, len, "unknown op %d", s->op);
 }
@@ -568,6 +668,23 @@ static int pair_umount(struct pair *m, char *err, size_t errlen)
 	return rc;
 }
 
+/* Capability-dropped root: the steps run without the capabilities that
+ * override permissions (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+ * CAP_FOWNER, CAP_FSETID), as after capsh --drop; mounting keeps them. */
+static bool drop_caps;
+#define OVERRIDE_CAPS 0x1fu
+
+static int effective_caps(bool on)
+{
+	struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
+	struct { uint32_t effective, permitted, inheritable; } data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[0].effective = on ? data[0].permitted : data[0].effective & ~OVERRIDE_CAPS;
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
 /*
  * Run steps[idx[0..n)] on fresh mounts.  Returns the position (in idx) of
  * the first step whose outcomes differ, n when all agree, or -1 when the
@@ -597,6 +714,11 @@ static long replay(const struct step *steps, const uint32_t *idx, size_t n,
 	r.root = rroot;
 	for (int i = 0; i < NSLOTS; i++)
 		t.fd[i] = r.fd[i] = -1;
+	if (drop_caps && effective_caps(false)) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		pair_umount(&m, err + strlen(err), errlen - strlen(err));
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		run_step(&t, &steps[idx[i]], t_out, OUT_MAX);
 		run_step(&r, &steps[idx[i]], r_out, OUT_MAX);
@@ -611,6 +733,8 @@ static long replay(const struct step *steps, const uint32_t *idx, size_t n,
 		if (r.fd[i] >= 0)
 			close(r.fd[i]);
 	}
+	if (drop_caps)
+		effective_caps(true);
 	if (pair_umount(&m, err, errlen))
 		return -1;
 	return at;
@@ -742,11 +866,22 @@ FIXTURE(diff) {
 
 FIXTURE_VARIANT(diff) {
 	const char *opts;
+	bool drop_caps;
+	const char *skip;
 };
 
-FIXTURE_VARIANT_ADD(diff, defaults) { .opts = "" };
-FIXTURE_VARIANT_ADD(diff, passthrough_off) { .opts = "passthrough=off" };
-FIXTURE_VARIANT_ADD(diff, nodefault_permissions) { .opts = "nodefault_permissions" };
+/* allow_other: other users' access (access_as); ACLs come only with
+ * default_permissions */
+FIXTURE_VARIANT_ADD(diff, defaults) { .opts = "allow_other" };
+FIXTURE_VARIANT_ADD(diff, passthrough_off) { .opts = "allow_other,passthrough=off" };
+FIXTURE_VARIANT_ADD(diff, nodefault_permissions) {
+	.opts = "nodefault_permissions", .skip = "setacl,getacl,access_as"
+};
+FIXTURE_VARIANT_ADD(diff, capdrop_root) { .opts = "allow_other", .drop_caps = true };
+FIXTURE_VARIANT_ADD(diff, nodefault_capdrop_root) {
+	.opts = "nodefault_permissions", .drop_caps = true,
+	.skip = "rename,renameat2,link,copy_file_range,setacl,getacl,access_as"
+};
 
 FIXTURE_SETUP(diff)
 {
@@ -768,6 +903,8 @@ TEST_F_TIMEOUT(diff, random_sequences, 300)
 	int failed = 0, ran = 0;
 
 	ramfuse_opts = variant->opts;
+	drop_caps = variant->drop_caps;
+	variant_skip = variant->skip ? variant->skip : "";
 	umask(022);
 	if (seeds && *seeds) {
 		for (const char *p = seeds; *p;) {

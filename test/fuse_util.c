@@ -22,6 +22,16 @@
 
 #define MOUNT_TIMEOUT_MS 10000
 #define EXIT_TIMEOUT_MS 5000
+
+/* A daemon under ASan frees and leak-checks everything at exit: slower by
+ * TEST_TIMEOUT_MULT, as the tests are (make check SANITIZE=1 sets it). */
+static int exit_timeout_ms(void)
+{
+	const char *m = getenv("TEST_TIMEOUT_MULT");
+	long mult = m ? strtol(m, NULL, 10) : 1;
+
+	return EXIT_TIMEOUT_MS * (int)(mult >= 1 && mult <= 100 ? mult : 1);
+}
 #define STATS_TIMEOUT_MS 5000
 
 long long now_ms(void)
@@ -590,9 +600,9 @@ int umount_ramfuse(struct ramfuse *rf)
 		rf->mounted = 0;
 	}
 	if ((rf->child > 0 || rf->pid > 0) &&
-	    rf_wait_exit(rf, EXIT_TIMEOUT_MS)) {
+	    rf_wait_exit(rf, exit_timeout_ms())) {
 		seterr(rf, "daemon pid %d did not exit within %d ms after %sumount of %s",
-		       (int)rf->pid, EXIT_TIMEOUT_MS, lazy ? "lazy " : "", rf->mnt);
+		       (int)rf->pid, exit_timeout_ms(), lazy ? "lazy " : "", rf->mnt);
 		err_add_threads(rf);
 		err_add_log(rf);
 		kill_daemon(rf);
@@ -1064,7 +1074,16 @@ bool opt_has(const char *list, const char *opt)
 
 #define CACHES_LOCK "/tmp/ramfuse-caches.lock"
 
-static int caches_kept = -1; /* our shared lock, for the process's life */
+static int caches_kept = -1; /* our read lock, for the process's life */
+
+/* A POSIX record lock on the whole file: held by this process only (a
+ * forked child, maybe stuck in a request, does not inherit it). */
+static int caches_lock(int fd, short type, bool wait)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+
+	return fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl);
+}
 
 void caches_keep(void)
 {
@@ -1072,7 +1091,7 @@ void caches_keep(void)
 		return;
 	caches_kept = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
 	if (caches_kept >= 0)
-		flock(caches_kept, LOCK_SH);
+		caches_lock(caches_kept, F_RDLCK, true);
 }
 
 int drop_caches(int what)
@@ -1080,11 +1099,12 @@ int drop_caches(int what)
 	char c = (char)('0' + what);
 	int fd, lock = -1, rc;
 
-	/* wait for the tests beside us that keep their caches */
+	/* wait (at most 10 s) for the tests beside us that keep their caches */
 	if (caches_kept < 0) {
 		lock = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-		if (lock >= 0)
-			flock(lock, LOCK_EX);
+		for (long long end = now_ms() + 10000;
+		     lock >= 0 && caches_lock(lock, F_WRLCK, false) && now_ms() < end;)
+			sleep_ms(10);
 	}
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);

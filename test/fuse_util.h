@@ -142,8 +142,9 @@ int wait_pid_gone(pid_t pid, int timeout_ms);
  * would empty the caches a test running beside this one relies on (cached
  * pages and attributes, notifications), so it first waits for every test
  * that called caches_keep() (run-tests -j runs binaries side by side).
- * caches_keep()'s shared lock lasts until the calling process exits: call
- * it in a fixture's setup, which runs in the test's own process. */
+ * (at most 10 s).  caches_keep()'s lock lasts until the calling process
+ * exits and is not inherited by its children: call it in a fixture's
+ * setup, which runs in the test's own process. */
 int drop_caches(int what);
 void caches_keep(void);
 
@@ -177,6 +178,8 @@ int stats_wait_fds(struct ramfuse *rf, int nfds, long long min, int timeout_ms);
 /* mount a tmpfs on a fresh temp dir (dir gets the path) / undo it */
 int tmpfs_mount(char *dir, size_t len, const char *opts);
 void tmpfs_umount(const char *dir);
+/* tmpfs keeps user.* xattrs only since Linux 6.6 (test/oracle.c) */
+bool tmpfs_has_user_xattrs(const char *tmp);
 
 /* fill buf with a position-dependent byte pattern for file offset off */
 void pattern_fill(unsigned char *buf, size_t len, unsigned long long off,
@@ -198,7 +201,7 @@ void coarse_clock_tick(void);
 ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off);
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off);
 
-#ifdef RAMFUSE_TEST_HARNESS_H
+#ifdef FIXTURE /* a kselftest harness (ours or the kernel's) is included */
 /*
  * A ready-made fixture: FIXTURE(name) holding one mounted ramfuse
  * (self->rf), with variants threads1 and threads2.  Each setup mounts

@@ -50,11 +50,20 @@
  * "binary.fixture[.variant].test" contains one of them.
  *
  * Exit status: 0 when no test failed (skips are fine), 1 otherwise.
+ *
+ * kselftest.h (included here, as the kernel's harness includes its own)
+ * brings what the kernel's kselftest.h offers tests: ksft_print_msg(),
+ * ksft_test_result_*(), ksft_exit_*(), ARRAY_SIZE, KSFT_* ...  Tests
+ * written for either harness build with the other (make kselftest-compat):
+ * give an ASSERT/EXPECT that is the body of an if/for/while braces, use
+ * no harness internals (_metadata->results, ...), and TEST_F_TIMEOUT
+ * rather than TEST_TIMEOUT (ours only).
  */
 #ifndef RAMFUSE_TEST_HARNESS_H
 #define RAMFUSE_TEST_HARNESS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -70,11 +79,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KSFT_PASS  0
-#define KSFT_FAIL  1
-#define KSFT_XFAIL 2
-#define KSFT_XPASS 3
-#define KSFT_SKIP  4
+#include "kselftest.h"	/* KSFT_* exit codes, ksft_print_msg(), ARRAY_SIZE, ... */
 
 #define TH_DEFAULT_TIMEOUT 30
 #define TH_REASON_MAX 512
@@ -634,12 +639,69 @@ static inline int __th_wait(struct __th_run *r, pid_t child, long long tmo_ms,
 	}
 }
 
-static inline void __th_kill_wait(pid_t child, int *status)
+/*
+ * SIGKILL the child's process group and reap the child.  A child stuck in
+ * the kernel (uninterruptible sleep: e.g. killed while a FUSE request it
+ * sent is never answered) does not die: after a grace period (5 s) it is
+ * abandoned, so that the rest of the run goes on, and 1 is returned.
+ */
+static inline int __th_kill_wait(struct __th_run *r, pid_t child, int *status,
+				 const char *name)
 {
+	long long end = __th_now_ms() + 5000LL * r->mult;
+	char path[64], state[256] = "", wchan[128] = "";
+	FILE *f;
+
 	kill(-child, SIGKILL);
 	kill(child, SIGKILL);
-	while (waitpid(child, status, 0) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		pid_t w = waitpid(child, status, WNOHANG);
+
+		if (w == child || (w < 0 && errno != EINTR))
+			return 0;
+		if (__th_now_ms() >= end)
+			break;
+		usleep(20000);
+	}
+	*status = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(state, sizeof(state), f))
+			state[0] = 0;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)child);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(wchan, sizeof(wchan), f))
+			wchan[0] = 0;
+		fclose(f);
+	}
+	/* the state letter follows "pid (comm) " */
+	fprintf(stderr, "# %s: process %d did not die of SIGKILL (state %c, in %s): "
+		"stuck in the kernel, abandoned\n", name, (int)child,
+		strrchr(state, ')') ? strrchr(state, ')')[2] : '?',
+		wchan[0] ? wchan : "?");
+	return 1;
+}
+
+/* One line in the kernel log per test start and end when TEST_KMSG is set
+ * (the VM's runner sets it), so that a kernel warning on the console can
+ * be told apart by the test that was running. */
+static inline void __th_kmsg(const char *what, const char *name)
+{
+	char line[640];
+	int fd, n;
+
+	if (!getenv("TEST_KMSG"))
+		return;
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "<5>ramfuse-test: %s %s: %s\n", what,
+		     program_invocation_short_name, name);
+	if (n > 0 && write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		n = 0;
+	close(fd);
 }
 
 static inline void __th_child_prepare(struct __th_run *r)
@@ -707,7 +769,7 @@ static inline void __th_recover_teardown(struct __th_run *r,
 	setpgid(pid, pid);
 	if (__th_wait(r, pid, 10000LL * r->mult, &status) != 0) {
 		fprintf(stderr, "# %s: teardown hung, killed\n", name);
-		__th_kill_wait(pid, &status);
+		__th_kill_wait(r, pid, &status, name);
 	}
 }
 
@@ -732,6 +794,7 @@ static inline void __th_run_one(struct __th_run *r, unsigned int num,
 	printf("#  RUN           %s ...\n", name);
 	fflush(stdout);
 	fflush(stderr);
+	__th_kmsg("start", name);
 
 	self = mmap(NULL, self_len, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -757,7 +820,7 @@ static inline void __th_run_one(struct __th_run *r, unsigned int num,
 	setpgid(child, child);
 	w = __th_wait(r, child, (long long)tmo * 1000 * r->mult, &status);
 	if (w != 0) {
-		__th_kill_wait(child, &status);
+		__th_kill_wait(r, child, &status, name);
 		if (w == 1) {
 			fprintf(stderr, "# %s: Test terminated by timeout after %d s\n",
 				name, tmo * r->mult);
@@ -821,6 +884,7 @@ report:
 		r->fail++;
 	}
 	fflush(stdout);
+	__th_kmsg(skipped ? "skip" : passed ? "pass" : "fail", name);
 	t->results = NULL;
 	munmap(self, self_len);
 }

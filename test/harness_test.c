@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Self-tests of harness.h and run-tests.  Needs neither root nor ramfuse.
+ * Self-tests of harness.h and run-tests.  Needs neither root nor ramfuse,
+ * except inner_stuck (a test stuck in the kernel, through a ramfuse that
+ * never answers; it skips without them).
  *
  * The binary has two personalities.  Normally it runs the "outer" tests
  * (fixtures global and outer), which all pass.  With HARNESS_INNER=1 it runs
@@ -8,7 +10,8 @@
  * pass, fail, skip, hang and crash; the outer tests run that mode as a
  * subprocess (directly and through run-tests) and check the TAP it prints.
  * HARNESS_INNER=all adds fixture innerx (output that XML must escape),
- * HARNESS_INNER=skipall skips the binary as a whole (exit 4).
+ * HARNESS_INNER=skipall skips the binary as a whole (exit 4),
+ * HARNESS_INNER=stuck runs fixture innerstuck only.
  */
 #include "harness.h"
 
@@ -16,6 +19,10 @@
 #include <grp.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "fuse_util.h"
+#include "kpaths.h"
 
 /* ------------------------------------------------------------------ */
 /* inner tests: expected results are encoded in the outer checks       */
@@ -151,6 +158,59 @@ TEST_F(innerx, xml_chars)
 
 /* ------------------------------------------------------------------ */
 /* helpers for the outer tests                                         */
+
+/* HARNESS_INNER=stuck: a test that ends up in uninterruptible sleep (a
+ * STATFS ramfuse drops, then the harness's SIGKILL at the timeout: the
+ * kernel waits for the answer), then one that passes.  The teardown ends
+ * the stuck one by aborting the connection through fusectl. */
+FIXTURE(innerstuck) {
+	struct ramfuse rf;
+	char conn[200];
+	int fusectl_ours;
+};
+
+FIXTURE_SETUP(innerstuck)
+{
+	char why[256];
+
+	if (rf_can_mount(why, sizeof(why)))
+		SKIP(return, "%s", why);
+}
+
+FIXTURE_TEARDOWN(innerstuck)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/abort", self->conn);
+	if (self->conn[0])
+		write_str(p, "1");
+	if (self->fusectl_ours) { /* conn_dir's own mount, in rf.base */
+		char ctl[RF_PATH];
+
+		fusectl_path(&self->rf, ctl, sizeof(ctl));
+		umount2(ctl, MNT_DETACH);
+	}
+	rf_cleanup(&self->rf);
+}
+
+TEST_F_TIMEOUT(innerstuck, stuck, 2)
+{
+	char why[256];
+	struct statfs sf;
+
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, "threads=1,fault=STATFS:drop"))
+		TH_LOG("%s", self->rf.err);
+	ASSERT_EQ(0, conn_dir(&self->rf, &self->fusectl_ours, self->conn,
+			      sizeof(self->conn), why, sizeof(why))) TH_LOG("%s", why);
+	mark("stuck-started", _metadata->name);
+	statfs(self->rf.mnt, &sf);
+	mark("NOT REACHED", _metadata->name);
+}
+
+TEST_F(innerstuck, after)
+{
+	mark("after-ran", _metadata->name);
+}
 
 #define INNER_TOTAL 12
 #define INNER_PASS 2
@@ -383,6 +443,45 @@ TEST_TIMEOUT(inner_tap, 60)
 	ASSERT_NE(NULL, out);
 	ASSERT_NE(NULL, marks);
 	inner_tap_checks(_metadata, status, out, marks);
+	if (_metadata->results->failed)
+		TH_LOG("inner output:\n%s\nmarks:\n%s", out, marks);
+	free(out);
+	free(marks);
+}
+
+/*
+ * A test stuck in the kernel (uninterruptible sleep) at its timeout: the
+ * harness SIGKILLs it, waits a grace period, abandons it naming its state,
+ * reports TIMEOUT, runs the teardown in a fresh process, and goes on.
+ */
+TEST_TIMEOUT(inner_stuck, 60)
+{
+	const char *env[] = { "HARNESS_INNER=stuck", NULL };
+	char why[256], *out, *marks;
+	struct tmpdir td;
+	long long t0;
+	int status;
+
+	if (rf_can_mount(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, tmpdir_make(&td));
+	t0 = __th_now_ms();
+	status = run_inner(&td, NULL, env, &out);
+	TH_LOG("the stuck run took %lld ms", __th_now_ms() - t0);
+	marks = slurp(td.mark);
+	tmpdir_remove(&td);
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, marks);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
+	EXPECT_NE(NULL, strstr(out, "# innerstuck.stuck: Test terminated by timeout"));
+	EXPECT_NE(NULL, strstr(out, "did not die of SIGKILL (state D"));
+	EXPECT_NE(NULL, strstr(out, "stuck in the kernel, abandoned"));
+	EXPECT_NE(NULL, strstr(out, "not ok 1 innerstuck.stuck # TIMEOUT\n"));
+	EXPECT_NE(NULL, strstr(out, "ok 2 innerstuck.after\n"));
+	EXPECT_NE(NULL, strstr(marks, "stuck-started stuck\n"));
+	EXPECT_NE(NULL, strstr(marks, "after-ran after\n"));
+	EXPECT_EQ(NULL, strstr(marks, "NOT REACHED"));
 	if (_metadata->results->failed)
 		TH_LOG("inner output:\n%s\nmarks:\n%s", out, marks);
 	free(out);
@@ -1149,6 +1248,17 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < argc && n < 56; i++)
 		args[n++] = argv[i];
+	if (inner && !strcmp(mode, "stuck")) {
+		static const char *const others[] = { "global", "outer", "runner", "inner",
+						      "innerv", "innerx" };
+
+		for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+			args[n++] = "-F";
+			args[n++] = (char *)others[i];
+		}
+		args[n] = NULL;
+		return test_harness_run(n, args);
+	}
 	if (inner) {
 		args[n++] = "-F";
 		args[n++] = "global";
@@ -1162,6 +1272,8 @@ int main(int argc, char **argv)
 		args[n++] = "-F";
 		args[n++] = "innerv";
 	}
+	args[n++] = "-F";
+	args[n++] = "innerstuck";
 	if (inner && strcmp(mode, "all")) {
 		args[n++] = "-F";
 		args[n++] = "innerx";

@@ -157,17 +157,19 @@ TEST_F_TIMEOUT(retry, enoent_killed_pending, 20)
 	}
 	for (int i = 0; i < 16; i++)
 		kill(queued[i], SIGKILL);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 16; i++) {
 		EXPECT_EQ(128 + SIGKILL, reap(self->kids, queued[i], 1000))
 			TH_LOG("queued caller %d did not die at once", i);
+	}
 	if (waiting_ok) {
 		w = read_num(wpath);
 		EXPECT_EQ(n, w) TH_LOG("fusectl waiting %lld after the kills", w);
 	}
 	TH_LOG("16 callers queued and killed %lld ms after the workers got busy",
 	       now_ms() - t_busy);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_EQ(0, reap(self->kids, busy[i], 6000));
+	}
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	EXPECT_EQ(n, stats_get(rf, "op.STATFS")) TH_LOG("a killed caller's request was delivered");
 	EXPECT_EQ(n, stats_get(rf, "fault.hits"));

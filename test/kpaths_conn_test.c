@@ -31,19 +31,14 @@ KP_FIXTURE_THREADS(intr)
  *    (interrupt.found) and wakes its worker, which answers EINTR without
  *    doing anything: the caller gets EINTR long before the delay is over,
  *    and the directory does not exist.
- *  threads=1: the only worker sleeps in the delay, nobody reads the
- *    INTERRUPT; when the MKDIR is answered the kernel withdraws the queued
- *    INTERRUPT, so it never arrives (op.INTERRUPT stays 0): the caller gets
- *    0 after the full delay and the directory exists - consistent too.
- *  over io_uring: the MKDIR sleeps in a queue thread, the INTERRUPT comes
- *    through /dev/fuse to a classic worker, which is free: as threads=4.
+ *  threads=1: the only worker reads on during its delay and finds the
+ *    INTERRUPT itself: the same result (intr1_test covers that worker).
  */
 TEST_F_TIMEOUT(intr, handled_signal, 20)
 {
 	struct ramfuse *rf = &self->rf;
-	int delay = variant->threads > 1 ? 5000 : 1000;
+	int delay = 5000;
 	long long t0, took, intr0, found0;
-	bool found;
 	char opts[128], p[300];
 	struct stat st;
 	pid_t kid;
@@ -51,8 +46,6 @@ TEST_F_TIMEOUT(intr, handled_signal, 20)
 
 	snprintf(opts, sizeof(opts), "fault=MKDIR:delay=%d:count=1", delay);
 	ASSERT_EQ(0, kp_mount(rf, variant->threads, opts)) TH_LOG("%s", rf->err);
-	/* someone is free to read the INTERRUPT */
-	found = variant->threads > 1 || rf_on_ring(rf);
 	intr0 = refreshed(_metadata, rf, "op.INTERRUPT");
 	found0 = stats_get(rf, "interrupt.found");
 	snprintf(p, sizeof(p), "%s/slow", rf->mnt);
@@ -70,21 +63,13 @@ TEST_F_TIMEOUT(intr, handled_signal, 20)
 	       "interrupt.found %lld->%lld, reply.enoent %lld", variant->threads,
 	       rc ? strerror(rc) : "0", took, intr0, stats_get(rf, "op.INTERRUPT"),
 	       found0, stats_get(rf, "interrupt.found"), stats_get(rf, "reply.enoent"));
-	if (found) {
-		EXPECT_EQ(EINTR, rc);
-		EXPECT_GT(delay / 2, took) TH_LOG("EINTR only after %lld ms", took);
-		EXPECT_LT(intr0, stats_get(rf, "op.INTERRUPT"));
-		EXPECT_LT(found0, stats_get(rf, "interrupt.found"));
-		errno = 0;
-		EXPECT_EQ(-1, stat(p, &st));
-		EXPECT_EQ(ENOENT, errno) TH_LOG("an interrupted mkdir left its directory");
-	} else {
-		EXPECT_EQ(0, rc);
-		EXPECT_LE(delay - 300, took);
-		EXPECT_EQ(intr0, stats_get(rf, "op.INTERRUPT"));
-		EXPECT_EQ(found0, stats_get(rf, "interrupt.found"));
-		EXPECT_EQ(0, stat(p, &st)) TH_LOG("mkdir said 0, no directory");
-	}
+	EXPECT_EQ(EINTR, rc);
+	EXPECT_GT(delay / 2, took) TH_LOG("EINTR only after %lld ms", took);
+	EXPECT_LT(intr0, stats_get(rf, "op.INTERRUPT"));
+	EXPECT_LT(found0, stats_get(rf, "interrupt.found"));
+	errno = 0;
+	EXPECT_EQ(-1, stat(p, &st));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("an interrupted mkdir left its directory");
 	still_serves(_metadata, rf, "intr");
 }
 
@@ -92,11 +77,10 @@ TEST_F_TIMEOUT(intr, handled_signal, 20)
  * SIGKILL of a caller blocked in a delayed MKDIR that the daemon already
  * read.  The kernel cannot take a sent request back: it sends INTERRUPT
  * and the dying caller waits (uninterruptibly) for the answer.
- *  threads=4: the INTERRUPT wakes the worker, it answers EINTR, the kernel
- *    takes that answer (the request is still waited for), the caller dies
- *    promptly, no directory.
- *  threads=1: the answer comes after the full delay; the directory exists.
- *  over io_uring: a classic worker is free for the INTERRUPT: as threads=4.
+ *  The INTERRUPT wakes the worker (threads=4: through another worker;
+ *  threads=1: the lone worker reads it during its delay), it answers EINTR,
+ *  the kernel takes that answer (the request is still waited for), the
+ *  caller dies promptly, no directory.
  * Either way the kernel refuses nothing (reply.enoent and reply.error stay
  * 0: the "late reply refused" case does not happen for a killed caller,
  * only after an abort - see conn.abort) and the daemon goes on serving.
@@ -104,9 +88,8 @@ TEST_F_TIMEOUT(intr, handled_signal, 20)
 TEST_F_TIMEOUT(intr, sigkill_caller, 20)
 {
 	struct ramfuse *rf = &self->rf;
-	int delay = variant->threads > 1 ? 5000 : 1000;
+	int delay = 5000;
 	long long t0, took, found0;
-	bool found;
 	char opts[128], p[300];
 	struct stat st;
 	pid_t kid;
@@ -114,7 +97,6 @@ TEST_F_TIMEOUT(intr, sigkill_caller, 20)
 
 	snprintf(opts, sizeof(opts), "fault=MKDIR:delay=%d:count=1", delay);
 	ASSERT_EQ(0, kp_mount(rf, variant->threads, opts)) TH_LOG("%s", rf->err);
-	found = variant->threads > 1 || rf_on_ring(rf);
 	found0 = refreshed(_metadata, rf, "interrupt.found");
 	snprintf(p, sizeof(p), "%s/killed", rf->mnt);
 	kid = start_kid(self->kids, KID_MKDIR, p);
@@ -132,16 +114,11 @@ TEST_F_TIMEOUT(intr, sigkill_caller, 20)
 	       variant->threads, took, stats_get(rf, "op.INTERRUPT"),
 	       stats_get(rf, "interrupt.found"), stats_get(rf, "reply.enoent"),
 	       stats_get(rf, "reply.error"));
-	if (found) {
-		EXPECT_GT(delay / 2, took);
-		EXPECT_LT(found0, stats_get(rf, "interrupt.found"));
-		errno = 0;
-		EXPECT_EQ(-1, stat(p, &st));
-		EXPECT_EQ(ENOENT, errno);
-	} else {
-		EXPECT_LE(delay - 300, took);
-		EXPECT_EQ(0, stat(p, &st));
-	}
+	EXPECT_GT(delay / 2, took);
+	EXPECT_LT(found0, stats_get(rf, "interrupt.found"));
+	errno = 0;
+	EXPECT_EQ(-1, stat(p, &st));
+	EXPECT_EQ(ENOENT, errno);
 	EXPECT_EQ(0, stats_get(rf, "reply.enoent"));
 	EXPECT_EQ(0, stats_get(rf, "reply.error"));
 	still_serves(_metadata, rf, "sigkill");

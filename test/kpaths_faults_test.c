@@ -30,8 +30,9 @@ TEST_F_TIMEOUT(faults, badunique, 20)
 		TH_LOG("%s", rf->err);
 	e0 = refreshed(_metadata, rf, "reply.error");
 	g0 = stats_get(rf, "op.GETATTR");
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		ASSERT_EQ(0, stat(rf->mnt, &st)) TH_LOG("stat: %s", strerror(errno));
+	}
 	ASSERT_TRUE(S_ISDIR(st.st_mode));
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	EXPECT_LT(g0, stats_get(rf, "op.GETATTR"));

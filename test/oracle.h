@@ -143,8 +143,6 @@ void TIMES(struct obs *o, int slot, const char *after);
 /* let the coarse clock move on, so a change shows as "later" */
 void tick(void);
 long ren2(struct obs *o, const char *from, const char *to, unsigned flags);
-/* tmpfs keeps user.* xattrs only since Linux 6.6 */
-bool tmpfs_has_user_xattrs(const char *tmp);
 
 /* become another user in a forked child; the child runs the block */
 pid_t as_user_begin(struct obs *o, uid_t uid, gid_t gid, gid_t supp);

@@ -442,10 +442,11 @@ static void check_backing_balanced(struct __test_metadata *_metadata,
 	EXPECT_EQ(opened, closed)
 		TH_LOG("%s: backing ids leaked: %lld opened, %lld closed", what,
 		       opened, closed);
-	if (passthrough)
+	if (passthrough) {
 		EXPECT_LT(0, opened) TH_LOG("%s: no backing id was ever opened", what);
-	else
+	} else {
 		EXPECT_EQ(0, opened) TH_LOG("%s: backing ids with passthrough=off", what);
+	}
 }
 
 /* A 64 MiB file written and read back: the data path in either mode. */
@@ -478,6 +479,62 @@ TEST_F_TIMEOUT(pt, data_64m, 120)
 	check_rw_ops(_metadata, &self->rf, variant->passthrough, "64 MiB file");
 	check_backing_balanced(_metadata, &self->rf, variant->passthrough,
 			       "64 MiB file closed");
+}
+
+/* What was just written stays in the page cache: the first read after a
+ * write, even after the kernel fetched the new attributes (mtime moved),
+ * needs no READ.  Without passthrough the kernel sees every change to the
+ * data, so ramfuse does not ask it to drop its pages when mtime changes
+ * (no FUSE_AUTO_INVAL_DATA); with passthrough there is no page cache. */
+TEST_F(pt, read_after_write_cached)
+{
+	const size_t size = 4 * MiB;
+	struct stat st;
+	int fd;
+
+	fd = open(self->file, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("create: %s", strerror(errno));
+	write_pattern(_metadata, fd, 0, size, 3);
+	ASSERT_EQ(0, close(fd));
+	long long reads = stat_now(_metadata, &self->rf, "op.READ");
+	long long getattrs = stat_now(_metadata, &self->rf, "op.GETATTR");
+	/* the write left the attributes stale: this asks the daemon */
+	ASSERT_EQ(0, stat(self->file, &st));
+	EXPECT_EQ((off_t)size, st.st_size);
+	EXPECT_LT(getattrs, stat_now(_metadata, &self->rf, "op.GETATTR"))
+		TH_LOG("stat after a write did not ask the daemon: the test proves nothing");
+	fd = open(self->file, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_PATTERN(fd, 0, size, 3, "first read after the write");
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(reads, stat_now(_metadata, &self->rf, "op.READ"))
+		TH_LOG("the first read after a write went to the daemon");
+}
+
+/* A file created for writing gets passthrough at once (its creator's
+ * writes need no WRITE requests); one created read-only, which cannot be
+ * written through that open, gets no store file and no backing id. */
+TEST_F(pt, create_backing)
+{
+	char path[300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ro", self->rf.mnt);
+	fd = open(path, O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("create read-only: %s", strerror(errno));
+	EXPECT_EQ(0, stat_now(_metadata, &self->rf, "backing.open"))
+		TH_LOG("a read-only create got a backing id");
+	ASSERT_EQ(0, close(fd));
+
+	fd = open(self->file, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("create for writing: %s", strerror(errno));
+	EXPECT_EQ(variant->passthrough ? 1 : 0, stat_now(_metadata, &self->rf, "backing.open"))
+		TH_LOG("backing ids after one create for writing");
+	ASSERT_EQ(4, write(fd, "data", 4));
+	ASSERT_EQ(0, close(fd));
+	check_backing_balanced(_metadata, &self->rf, variant->passthrough, "creates closed");
+	EXPECT_EQ(variant->passthrough ? 0 : 1, stat_now(_metadata, &self->rf, "op.WRITE"))
+		TH_LOG("WRITE requests for the creator's write");
 }
 
 /* ------------------------------------------------------------------ */
@@ -655,9 +712,10 @@ TEST_F(pt, attr_coherence)
 			       got[s].size, got[s].blocks,
 			       s && !ts_eq(got[s].mtime, got[s - 1].mtime) ? "new" : "-");
 	}
-	if (variant->passthrough)
+	if (variant->passthrough) {
 		EXPECT_EQ(0, stat_now(_metadata, &self->rf, "op.WRITE"))
 			TH_LOG("writes reached the daemon with passthrough=on");
+	}
 	check_backing_balanced(_metadata, &self->rf, variant->passthrough,
 			       "after the attribute steps");
 }
@@ -853,7 +911,9 @@ TEST_F_TIMEOUT(pt, enospc, 60)
 	EXPECT_LE(limit / 2, written) TH_LOG("stopped far below the limit");
 	EXPECT_FALSE(pid_gone(self->aux.pid)) TH_LOG("the daemon died");
 
-	/* what was written is there, and counted */
+	/* what was written is there (in the daemon, not only in the page
+	 * cache), and counted */
+	EXPECT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
 	EXPECT_PATTERN(fd, 0, written, 5, "written before ENOSPC");
 	ASSERT_EQ(0, fstatfs(fd, &sf));
 	EXPECT_EQ(limit, (unsigned long long)sf.f_blocks * sf.f_bsize);
@@ -1039,12 +1099,13 @@ TEST_F(mode, passthrough_on_unsupported)
 	EXPECT_FALSE(self->rf.mounted) TH_LOG("a mount was left at %s", self->rf.mnt);
 	EXPECT_NE(NULL, strstr(out, "passthrough=on"))
 		TH_LOG("message does not name the option: \"%s\"", out);
-	if (self->probe.minor < PASSTHROUGH_MINOR)
+	if (self->probe.minor < PASSTHROUGH_MINOR) {
 		EXPECT_NE(NULL, strstr(out, "does not offer FUSE_PASSTHROUGH"))
 			TH_LOG("message does not say why: \"%s\"", out);
-	else
+	} else {
 		EXPECT_TRUE(strstr(out, "FUSE_PASSTHROUGH") || strstr(out, "CAP_SYS_ADMIN"))
 			TH_LOG("message does not say why: \"%s\"", out);
+	}
 }
 
 /* passthrough=auto uses passthrough exactly where the kernel offers it,
@@ -1062,9 +1123,10 @@ TEST_F(mode, auto_follows_kernel)
 	write_pattern(_metadata, fd, 0, 4 * MiB, 9);
 	EXPECT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
 	EXPECT_PATTERN(fd, 0, 4 * MiB, 9, "auto");
-	if (self->probe.passthrough)
+	if (self->probe.passthrough) {
 		EXPECT_LT(0, stat_now(_metadata, &self->rf, "backing.open"))
 			TH_LOG("auto with passthrough offered opened no backing id");
+	}
 	EXPECT_EQ(0, close(fd));
 	check_rw_ops(_metadata, &self->rf, self->probe.passthrough, "auto");
 	check_backing_balanced(_metadata, &self->rf, self->probe.passthrough, "auto");

@@ -162,8 +162,8 @@ XATTR_SCENARIO(listxattr_order)
 	LISTX(o, "f", 4096, false);
 }
 
-/* POSIX ACLs are xattrs in system.*: tmpfs keeps them.  ramfuse keeps them
- * only once it negotiates FUSE_POSIX_ACL; until then this test skips. */
+/* POSIX ACLs are xattrs in system.*: tmpfs keeps them, and ramfuse with
+ * FUSE_POSIX_ACL, which it negotiates only under default_permissions. */
 static void sc_posix_acl(struct obs *o);
 TEST_F(posix, posix_acl)
 {
@@ -173,7 +173,7 @@ TEST_F(posix, posix_acl)
 
 	ASSERT_TRUE(found) TH_LOG("no flags line in the stats file");
 	if (!(flags & posix_acl))
-		SKIP(return, "ramfuse does not negotiate FUSE_POSIX_ACL: ACLs are not kept");
+		SKIP(return, "nodefault_permissions: no FUSE_POSIX_ACL (it turns on the kernel's checks), no ACLs");
 	both(_metadata, self->tmp, self->rf.mnt, sc_posix_acl);
 }
 

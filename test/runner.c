@@ -677,8 +677,10 @@ static int verdict(const struct counts *tot, size_t n, const char *dir, const ch
 		int best = -1;
 
 		for (int i = 0; i < MAX_REASONS && rs->r[i].n; i++)
-			if (!used[i] && (best < 0 || rs->r[i].n > rs->r[best].n))
-				best = i;
+			if (!used[i] && (best < 0 || rs->r[i].n > rs->r[best].n ||
+					 (rs->r[i].n == rs->r[best].n &&
+					  strcmp(rs->r[i].text, rs->r[best].text) < 0)))
+				best = i;	/* ties by name: the same with -j */
 		if (best < 0)
 			break;
 		used[best] = 1;

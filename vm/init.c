@@ -24,6 +24,13 @@
  *				(a later one for the same NAME wins)
  *	ramfuse.uring=1		switch the kernel's FUSE over io_uring on
  *				(enable_uring; Linux 6.14+, CONFIG_FUSE_IO_URING)
+ *	ramfuse.coverage=1	zero the kernel's gcov counters before the
+ *				suite; after it, print fs/fuse's .gcda files
+ *				(vm/run --coverage reads them back):
+ *		RAMFUSE-GCOV-BEGIN
+ *		RAMFUSE-GCOV-FILE SIZE fs/fuse/NAME.gcda
+ *		base64 lines
+ *		RAMFUSE-GCOV-END
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,6 +38,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -65,6 +73,7 @@ struct options {
 	char *env[MAX_ENV + 1];	/* ramfuse.env.NAME=VALUE, NULL-terminated */
 	int nenv;
 	bool uring;		/* ramfuse.uring=1 */
+	bool coverage;
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -261,6 +270,8 @@ static void set_option(struct options *o, const char *arg)
 			o->timeout = t;
 	} else if (klen == 5 && !strncmp(key, "uring", 5)) {
 		o->uring = !strcmp(val, "1");
+	} else if (klen == 8 && !strncmp(key, "coverage", 8)) {
+		o->coverage = !strcmp(val, "1");
 	} else if (klen > 4 && !strncmp(key, "env.", 4)) {
 		const char *name = key + 4;
 		bool ok = name != eq;
@@ -400,6 +411,91 @@ static int wait_runner(pid_t runner, long timeout)
 	}
 }
 
+#define GCOV_DIR "/sys/kernel/debug/gcov"
+
+/* debugfs, and the gcov counters zeroed: the suite's coverage only */
+static bool gcov_start(void)
+{
+	if (!mount_fs("debugfs", "/sys/kernel/debug", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		return false;
+	int fd = open(GCOV_DIR "/reset", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		say("coverage: %s/reset: %s (no CONFIG_GCOV_KERNEL?)", GCOV_DIR, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* One .gcda under fs/fuse/ as a header line and base64 lines of 76. */
+static int gcov_print(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *rel = strstr(path, "/fs/fuse/");
+	size_t len = strlen(path);
+	(void)st, (void)ftw;
+	if (type != FTW_F || !rel || len < 5 || strcmp(path + len - 5, ".gcda"))
+		return 0;
+	/* debugfs sizes are 0: read it whole first */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 1 << 16, n = 0;
+	unsigned char *data = malloc(cap);
+	ssize_t r = 0;
+	while (fd >= 0 && data && (r = read(fd, data + n, cap - n)) > 0) {
+		n += (size_t)r;
+		if (n == cap) {
+			unsigned char *more = realloc(data, cap *= 2);
+			if (!more)
+				break;
+			data = more;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 || !data || r < 0) {
+		say("coverage: %s: %s", path, strerror(errno));
+		free(data);
+		return 0;
+	}
+	printf("RAMFUSE-GCOV-FILE %zu %s\n", n, rel + 1);
+	char line[80];
+	size_t l = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)data[i] << 16 | (i + 1 < n ? data[i + 1] << 8 : 0) |
+			     (i + 2 < n ? data[i + 2] : 0);
+		line[l++] = b64[v >> 18 & 63];
+		line[l++] = b64[v >> 12 & 63];
+		line[l++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		line[l++] = i + 2 < n ? b64[v & 63] : '=';
+		if (l == 76 || i + 3 >= n) {
+			printf("%.*s\n", (int)l, line);
+			l = 0;
+		}
+	}
+	free(data);
+	return 0;
+}
+
+/* After the suite: fs/fuse's counters on the console, the kernel quiet
+ * meanwhile so that no message splits a line. */
+static void gcov_dump(void)
+{
+	int fd = open("/proc/sys/kernel/printk", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			say("coverage: quieting the kernel: %s", strerror(errno));
+		close(fd);
+	}
+	printf("RAMFUSE-GCOV-BEGIN\n");
+	if (nftw(GCOV_DIR, gcov_print, 16, FTW_PHYS) != 0)
+		say("coverage: %s: %s", GCOV_DIR, strerror(errno));
+	printf("RAMFUSE-GCOV-END\n");
+	fflush(stdout);
+}
+
 static void finish(enum result res, int code) __attribute__((noreturn));
 static void finish(enum result res, int code)
 {
@@ -470,6 +566,8 @@ int main(int argc, char **argv)
 		finish(RES_ERROR, 0);
 	}
 
+	if (o.coverage && !gcov_start())
+		o.coverage = false;
 	double t0 = now();
 	pid_t pid = start_runner(&o);
 	if (pid < 0)
@@ -490,5 +588,7 @@ int main(int argc, char **argv)
 	}
 	int code = WEXITSTATUS(status);
 	say("test runner exited with status %d after %.1f s", code, took);
+	if (o.coverage)
+		gcov_dump();
 	finish(code ? RES_FAIL : RES_PASS, code);
 }

@@ -12,6 +12,13 @@
  *   skip_test                  exit 4 (kselftest skip)
  *   env_test                   exit 0 iff STANDIN_ENV=ok (ramfuse.env.*)
  *   hang_test                  print a line, then sleep forever
+ *   warn_test                  log its start, a fake kernel WARNING and its
+ *                              end to /dev/kmsg as the harness and the
+ *                              kernel would; exit 0
+ *   hungtask_test              log its start, then a fake hung-task report
+ *                              to /dev/kmsg twice a second, forever (a
+ *                              test stuck in the kernel; nothing else
+ *                              comes from the guest)
  *   crash_test                 crash the kernel (sysrq c): it panics
  *   ramfuse                    print a line, exit 0
  *   anything else (as /init)   print a line and exit: the kernel panics
@@ -147,6 +154,16 @@ static int fuse_test(void)
 	return opcode == 26 ? 0 : 1;
 }
 
+/* one line in the kernel log (it shows on the console) */
+static void kmsg(const char *line)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, line, strlen(line)) < 0)
+		printf("# /dev/kmsg: %s\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = strrchr(argv[0], '/');
@@ -174,6 +191,20 @@ int main(int argc, char **argv)
 		printf("# hanging on purpose\n");
 		for (;;)
 			pause();
+	}
+	if (!strcmp(name, "warn_test")) {
+		kmsg("<5>ramfuse-test: start warn_test: warn.one\n");
+		kmsg("<4>WARNING: CPU: 0 PID: 1 at fs/fuse/dev.c:1 stand_in_warning\n");
+		kmsg("<5>ramfuse-test: pass warn_test: warn.one\n");
+		return 0;
+	}
+	if (!strcmp(name, "hungtask_test")) {
+		kmsg("<5>ramfuse-test: start hungtask_test: hung.one\n");
+		printf("# stuck from now on, as far as the guest's output goes\n");
+		for (;;) {
+			kmsg("<3>INFO: task hungtask_test:42 blocked for more than 1 seconds.\n");
+			usleep(500000);
+		}
 	}
 	if (!strcmp(name, "crash_test")) {
 		printf("# crashing the kernel on purpose\n");

@@ -6,7 +6,8 @@
  * dev_set_sys).  The input format is in fuzz.h.
  *
  * Each request sits in a buffer of exactly its length.  After each one:
- *   - exactly one reply to its unique (none for FORGET and BATCH_FORGET;
+ *   - exactly one reply to its unique (none for FORGET, BATCH_FORGET and
+ *     NOTIFY_REPLY;
  *     none or EAGAIN for INTERRUPT), no reply to another unique, and only
  *     FUSE_NOTIFY_INVAL_INODE as a notification;
  *   - an error is in -511..-1 and carries no payload;
@@ -247,7 +248,9 @@ static void take_open(const char *what, uint64_t nodeid, const struct fuse_open_
 	if (o->open_flags & FOPEN_PASSTHROUGH) {
 		if (dir || !(fz.s.flags & FUSE_PASSTHROUGH))
 			fail("%s: FOPEN_PASSTHROUGH not negotiated or on a directory", what);
-		if (o->backing_id <= 0 || o->backing_id >= MAX_BACKING || !fz.backing[o->backing_id])
+		/* checked after dispatch: a refused reply's undo closed it since */
+		if (o->backing_id <= 0 || o->backing_id >= MAX_BACKING ||
+		    (accepted && !fz.backing[o->backing_id]))
 			fail("%s: backing id %d is not registered", what, o->backing_id);
 	}
 	if (!accepted)
@@ -479,7 +482,9 @@ static void send_request(uint32_t opcode, uint64_t nodeid, uint8_t flags, const 
 	size_t ext = (size_t)h.total_extlen * 8;
 	size_t oparglen = ext <= arglen ? arglen - ext : 0;
 	const char *what = opname(opcode);
-	bool no_reply = opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET;
+	/* NOTIFY_REPLY is the kernel's answer to a RETRIEVE: none goes back */
+	bool no_reply = opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET ||
+			opcode == FUSE_NOTIFY_REPLY;
 	unsigned mine = 0;
 	for (unsigned i = 0; i < fz.nreplies; i++) {
 		const struct reply *r = &fz.replies[i];
