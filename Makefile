@@ -3,6 +3,7 @@
 #   make check      run the test suite on this machine (root, /dev/fuse)
 #   make vm-check   run the suite in QEMU on Debian's 6.12 and 6.1 kernels
 #   make vm-selftest  the QEMU runner's own tests
+#   make check-uring  the suite again, every mount over FUSE-over-io_uring
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
 #   make size       what each module costs in build/ramfuse
@@ -130,6 +131,10 @@ check: all
 	$(B)/test/run-tests $(B)/test
 endif
 
+# every mount with uring=on, the kernel's enable_uring on for the run only
+check-uring: all
+	RAMFUSE_EXTRA_OPTS=uring=on scripts/with-uring $(B)/test/run-tests $(B)/test
+
 # the differential test with many more seeds (minutes)
 check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
@@ -227,5 +232,5 @@ clean:
 	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/ramfuse.sym \
 		$(B)/ramfuse.map $(B)/vm $(B)/vmtest $(B)/kselftest build-san build-fuzz
 
-.PHONY: all tests check check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest \
+.PHONY: all tests check check-uring check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest \
 	vm-root-check initramfs one-test kselftest-compat size

@@ -45,6 +45,8 @@ void opts_defaults(struct options *o)
 			.attr_timeout_ns = 1000000000,
 			.negative_timeout_ns = NEGATIVE_TIMEOUT_NS,
 			.passthrough = PASSTHROUGH_AUTO,
+			.uring = URING_AUTO,
+			.uring_depth = URING_DEPTH_DEFAULT,
 		},
 	};
 }
@@ -232,6 +234,19 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		else if (!strcmp(val, "off"))
 			o->session.passthrough = PASSTHROUGH_OFF;
 		else
+			bad = -EINVAL;
+	} else if (IS("uring") && val) {
+		if (!strcmp(val, "auto"))
+			o->session.uring = URING_AUTO;
+		else if (!strcmp(val, "on"))
+			o->session.uring = URING_ON;
+		else if (!strcmp(val, "off"))
+			o->session.uring = URING_OFF;
+		else
+			bad = -EINVAL;
+	} else if (IS("uring_depth") && val) {
+		bad = parse_u32(val, 10, URING_DEPTH_MAX, &o->session.uring_depth);
+		if (!bad && o->session.uring_depth == 0)
 			bad = -EINVAL;
 	} else if (IS("fault") && val) {
 		if (o->session.nfaults == FAULT_MAX) {

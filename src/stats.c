@@ -34,17 +34,20 @@ void stats_print(struct session *s, FILE *f)
 	fault_hits = fault_list_hits(&s->faults);
 	ops[FUSE_INIT] += s->minor != 0; /* answered before the workers started */
 	fprintf(f, "seq %llu\npid %d\nproto %u.%u\nflags 0x%llx\nworkers %u\nclone %d\n"
-		"passthrough %d\n",
-		(unsigned long long)__atomic_add_fetch(&s->stats_seq, 1, __ATOMIC_RELAXED), (int)getpid(), FUSE_KERNEL_VERSION,
-		s->minor, (unsigned long long)s->flags, s->nworkers, s->cloned,
-		!!(s->flags & FUSE_PASSTHROUGH));
+		"passthrough %d\ntransport %s\nqueues %u\n",
+		(unsigned long long)__atomic_add_fetch(&s->stats_seq, 1, __ATOMIC_RELAXED),
+		(int)getpid(), FUSE_KERNEL_VERSION, s->minor, (unsigned long long)s->flags,
+		s->nclassic, s->cloned, !!(s->flags & FUSE_PASSTHROUGH),
+		s->nqueues ? "uring" : "classic", s->nqueues);
 	for (int op = 0; op < FUSE_OPCODE_MAX; op++)
 		if (opcode_name((uint32_t)op))
 			fprintf(f, "op.%s %llu\n", opcode_name((uint32_t)op),
 				(unsigned long long)ops[op]);
-	for (unsigned i = 0; i < s->nworkers; i++)
-		fprintf(f, "fd.%u %llu\n", i,
-			(unsigned long long)counter_get(&s->workers[i].requests));
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		const struct worker *w = &s->workers[i];
+		fprintf(f, "%s.%u %llu\n", w->queue ? "q" : "fd",
+			w->queue ? i - s->nclassic : i, (unsigned long long)counter_get(&w->requests));
+	}
 	fprintf(f, "reply.enoent %llu\nreply.error %llu\nfault.hits %llu\ninterrupt.found %llu\n",
 		(unsigned long long)enoent, (unsigned long long)failed,
 		(unsigned long long)fault_hits, (unsigned long long)interrupts);

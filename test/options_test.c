@@ -405,14 +405,17 @@ TEST_F(opt, debug_log)
 	EXPECT_NE(NULL, strstr(log, "INIT")) TH_LOG("%s", log);
 	EXPECT_NE(NULL, strstr(log, " LOOKUP ")) TH_LOG("%s", log);
 	{
-		/* one request line per request: "ramfuse: fd N unique N OP ..." */
+		/* one request line per request: "ramfuse: fd N unique N OP ...",
+		 * or "ramfuse: q N unique ..." when a ring queue served it */
 		const char *l = strstr(log, " LOOKUP ");
 		const char *bol = l;
 
 		while (bol && bol > log && bol[-1] != '\n')
 			bol--;
 		if (bol) {
-			EXPECT_EQ(0, strncmp(bol, "ramfuse: fd ", 12)) TH_LOG("%.80s", bol);
+			EXPECT_EQ(0, strncmp(bol, rf_on_ring(&self->rf) ? "ramfuse: q " :
+					     "ramfuse: fd ", rf_on_ring(&self->rf) ? 11 : 12))
+				TH_LOG("%.80s", bol);
 			EXPECT_TRUE(strstr(bol, " unique ") && strstr(bol, " unique ") < l)
 				TH_LOG("%.80s", bol);
 		}
