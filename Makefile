@@ -3,8 +3,13 @@
 #   make check      run the test suite on this machine (root, /dev/fuse)
 #   make vm-check   run the suite in QEMU on Debian's 6.12 and 6.1 kernels
 #   make vm-selftest  the QEMU runner's own tests
+#   make check-uring  the suite again, every mount over FUSE-over-io_uring
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
+#   make size       what each module costs in build/ramfuse
+#   make kselftest-compat  the tests against the kernel's kselftest harness,
+#                   kernel selftests against ours (scripts/kselftest-compat)
+#   make fuzz-archive  the populate= readers' fuzzer (same FUZZ_SECONDS)
 #   make fuzz       the request fuzzer (clang libFuzzer, glibc) for
 #                   FUZZ_SECONDS (60); findings in build-fuzz/crashes/
 #   make one-test SRC=x_test.c OUT=bin  one test file against harness.h and fuse_raw.h
@@ -126,6 +131,10 @@ check: all
 	$(B)/test/run-tests $(B)/test
 endif
 
+# every mount with uring=on, the kernel's enable_uring on for the run only
+check-uring: all
+	RAMFUSE_EXTRA_OPTS=uring=on scripts/with-uring $(B)/test/run-tests $(B)/test
+
 # the differential test with many more seeds (minutes)
 check-long: all
 	DIFF_ROUNDS=200 DIFF_STEPS=3000 TEST_TIMEOUT_MULT=10 $(B)/test/diff_test
@@ -137,6 +146,17 @@ lint:
 			-std=gnu11 -Wall -Wextra -Werror -Wvla -D_GNU_SOURCE -Isrc -Itest $$f || exit 1; \
 	done; echo "lint: clang clean"
 
+# what each module costs in build/ramfuse (scripts/size): the same link,
+# with a map and without -s
+size: $(B)/ramfuse
+	$(Q)$(CC) $(filter-out -s,$(LDFLAGS)) -Wl,-Map=$(B)/ramfuse.map -o $(B)/ramfuse.sym $(OBJS)
+	$(Q)scripts/size $(B)/ramfuse.map $(B)/ramfuse
+
+# the harness both ways: the suite built against the kernel's
+# kselftest_harness.h, kernel selftests against test/harness.h (needs
+# linux-source-6.12); KSELFTEST_RUN=1 also runs both and compares
+kselftest-compat: all
+	scripts/kselftest-compat $(if $(KSELFTEST_RUN),--run)
 # The fuzzer: libFuzzer with ASan and UBSan, glibc, host only.  The seed
 # corpus is generated (test/fuzz/seeds.c); what the fuzzer learns stays in
 # build-fuzz/corpus between runs.
@@ -165,6 +185,22 @@ fuzz: $(FB)/fuzz $(FB)/seeds
 		-rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
 		-artifact_prefix=$(FB)/crashes/ $(FUZZ_ARGS) $(FB)/corpus $(FB)/seeds.d
 
+# The populate= readers' fuzzer; seeds: cpio and tar archives of src/
+$(FB)/fuzz-archive: test/fuzz/archive.c $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p $(FB)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ \
+		test/fuzz/archive.c $(FUZZ_SRCS)
+
+fuzz-archive: $(FB)/fuzz-archive
+	$(Q)rm -rf $(FB)/archive-seeds && mkdir -p $(FB)/archive-seeds $(FB)/archive-corpus $(FB)/crashes
+	$(Q)find src -print0 | cpio -o -0 -H newc --quiet > $(FB)/archive-seeds/a.cpio
+	$(Q)tar --format=pax -cf $(FB)/archive-seeds/a.tar src test/fuzz
+	$(Q)tar --format=gnu -cf $(FB)/archive-seeds/g.tar src
+	$(FB)/fuzz-archive -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
+		-rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
+		-artifact_prefix=$(FB)/crashes/ $(FUZZ_ARGS) $(FB)/archive-corpus $(FB)/archive-seeds
+
 # QEMU test VM (vm/README.md); Debian's kernels come from apt via scripts/get-kernel
 VM_ARGS ?=
 
@@ -173,6 +209,10 @@ vm-check: all
 
 vm-selftest:
 	vm/selftest
+
+# switch_root into a populated ramfuse, tests from it, clean shutdown
+vm-root-check: all
+	vm/root-test --kernel 6.12 && vm/root-test --kernel 6.1
 
 initramfs: all
 	scripts/mkinitramfs -o $(B)/vm/initramfs.cpio
@@ -183,8 +223,14 @@ install: $(B)/ramfuse
 	ln -sf $(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.fuse.ramfuse
 	ln -sf $(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.ramfuse
 
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ramfuse $(DESTDIR)$(SBINDIR)/mount.fuse.ramfuse \
+		$(DESTDIR)$(SBINDIR)/mount.ramfuse
+
 # build/kernels is the download cache: clean keeps it
 clean:
-	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/vm $(B)/vmtest build-san build-fuzz
+	rm -rf $(B)/obj $(B)/test $(B)/readme_example.c $(B)/ramfuse $(B)/ramfuse.sym \
+		$(B)/ramfuse.map $(B)/vm $(B)/vmtest $(B)/kselftest build-san build-fuzz
 
-.PHONY: all tests check check-long lint fuzz install clean vm-check vm-selftest initramfs one-test
+.PHONY: all tests check check-uring check-long lint fuzz fuzz-archive install uninstall clean vm-check vm-selftest \
+	vm-root-check initramfs one-test kselftest-compat size

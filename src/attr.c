@@ -71,14 +71,6 @@ int memfs_getattr(struct memfs *fs, uint64_t ino, struct memfs_attr *out)
 	return 0;
 }
 
-/* What the VFS drops on write, truncate and chown: set-user-id always;
- * set-group-id when group-executable, or when the caller is neither in
- * the file's group nor root. */
-void kill_suidgid(struct inode *i, const struct memfs_cred *cr)
-{
-	i->mode &= ~suidgid_to_kill(i, cr);
-}
-
 int memfs_setattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		  const struct memfs_setattr *sa, struct memfs_attr *out)
 {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "remount.h"
 #include "errname.h"
 #include "lock.h"
 #include "log.h"
@@ -454,6 +455,14 @@ static int c_stats(struct cmd_ctx *x)
 	return 0;
 }
 
+static int c_remount(struct cmd_ctx *x)
+{
+	char err[256];
+	if (remount_apply(x->c->s->fs, x->w[1].s, err, sizeof(err)) < 0)
+		return fail(x, "%s", err);
+	return 0;
+}
+
 static int c_help(struct cmd_ctx *x);
 
 static const struct command {
@@ -464,6 +473,7 @@ static const struct command {
 } commands[] = {
 	{ "stats", NULL, 1, 1, c_stats, "" },
 	{ "help", NULL, 1, 1, c_help, "" },
+	{ "remount", NULL, 2, 2, c_remount, "size=N,nr_inodes=N,mode=M,uid=N,gid=N" },
 	{ "fault", "add", 3, 3, f_add, "SPEC" },
 	{ "fault", "del", 3, 3, f_del, "ID" },
 	{ "fault", "list", 2, 2, f_list, "" },

@@ -12,6 +12,18 @@
 
 #include "cred.h"
 
+/* /proc as opened at start: switch_root moves /proc away from the
+ * daemon's root (README "Paths"); without it, the path. */
+static int proc_dir = AT_FDCWD;
+#define PROC(rel) (proc_dir == AT_FDCWD ? "/proc/" rel : rel)
+
+void cred_open_proc(void)
+{
+	int fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		proc_dir = fd;
+}
+
 /* The fourth number after "\nKEY:": the fs id of "Uid:"/"Gid:" lines
  * (real, effective, saved, fs). */
 static bool fs_id_is(const char *buf, const char *key, uint32_t want)
@@ -38,8 +50,8 @@ static size_t read_status(const struct memfs_cred *cr, char *buf, size_t size)
 	char path[32];
 	if (!cr->pid)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/status", cr->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), PROC("%u/status"), cr->pid);
+	int fd = openat(proc_dir, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, size - 1);
@@ -80,9 +92,9 @@ bool cred_in_group(const struct memfs_cred *cr, uint32_t gid)
 static bool same_user_ns(uint32_t pid)
 {
 	char path[40], theirs[64], ours[64];
-	snprintf(path, sizeof(path), "/proc/%u/ns/user", pid);
-	ssize_t a = readlink(path, theirs, sizeof(theirs));
-	ssize_t b = readlink("/proc/self/ns/user", ours, sizeof(ours));
+	snprintf(path, sizeof(path), PROC("%u/ns/user"), pid);
+	ssize_t a = readlinkat(proc_dir, path, theirs, sizeof(theirs));
+	ssize_t b = readlinkat(proc_dir, PROC("self/ns/user"), ours, sizeof(ours));
 	return a > 0 && a == b && !memcmp(theirs, ours, (size_t)a);
 }
 

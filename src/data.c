@@ -9,24 +9,6 @@
 
 #include "memfs_impl.h"
 
-static void charge(struct memfs *fs, int64_t delta)
-{
-	__atomic_add_fetch(&fs->nbytes, (uint64_t)delta, __ATOMIC_RELAXED);
-}
-
-void free_data(struct memfs *fs, struct inode *i)
-{
-	struct data *d = S_ISREG(i->mode) ? i->u.data : NULL;
-	if (!d)
-		return;
-	store_remove(&fs->store, d->fd, i->ino, i->generation);
-	if (d->fd >= 0)
-		__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
-	charge(fs, -(int64_t)d->allocated);
-	free(d);
-	i->u.data = NULL;
-}
-
 /* Closes the descriptors of some idle data files, the next ones after the
  * last stop of a clock hand over the inode table.  Inodes locked by anyone
  * (the caller's own included) are passed over. */
@@ -362,13 +344,6 @@ static ssize_t write_locked(struct memfs *fs, const struct memfs_cred *cr, struc
 int memfs_fsync(struct memfs *fs, uint64_t ino)
 {
 	return get(fs, ino) ? 0 : -ESTALE; /* memory is as durable as it gets */
-}
-
-/* Passthrough writes reach the store directly: ask it when it can tell. */
-uint64_t memfs_byte_count(struct memfs *fs)
-{
-	uint64_t used = store_used(&fs->store);
-	return used != UINT64_MAX ? used : __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 }
 
 int memfs_fallocate(struct memfs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len)

@@ -498,7 +498,7 @@ int fault_apply(struct worker *w, const struct fuse_in_header *h, const char *na
 		release(l, w->index);
 		return 0;
 	}
-	debug("fd %d unique %llu: fault %u %s", w->fd, (unsigned long long)h->unique, f->id,
+	debug("%s unique %llu: fault %u %s", w->tag, (unsigned long long)h->unique, f->id,
 	      f->spec);
 	enum fault_action action = f->action;
 	uint32_t value = f->value;
@@ -532,7 +532,7 @@ static int send_edited(struct worker *w, const struct fault *f, uint64_t unique,
 		len += iov[i].iov_len;
 	char *body = malloc(len ? len : 1);
 	if (!body)
-		return dev_send(w->fd, unique, err, iov, iovcnt);
+		return worker_send(w, unique, err, iov, iovcnt);
 	len = 0;
 	for (int i = 1; i < iovcnt; i++) {
 		memcpy(body + len, iov[i].iov_base, iov[i].iov_len);
@@ -542,14 +542,14 @@ static int send_edited(struct worker *w, const struct fault *f, uint64_t unique,
 				       .unique = unique };
 	field_apply(f->edits, f->nedits, &out, body, len);
 	struct iovec edited[2] = { { &out, sizeof(out) }, { body, len } };
-	int res = dev_write(w->fd, edited, len ? 2 : 1);
+	int res = worker_write(w, edited, len ? 2 : 1);
 	free(body);
-	debug("fd %d unique %llu: edited reply: %s", w->fd, (unsigned long long)unique,
+	debug("%s unique %llu: edited reply: %s", w->tag, (unsigned long long)unique,
 	      strerror(-res));
 	if (res == 0 || res == -ENOENT)
 		return res;
 	counter_inc(&w->failed_replies);
-	return dev_send(w->fd, unique, err, iov, iovcnt);
+	return worker_send(w, unique, err, iov, iovcnt);
 }
 
 int fault_send(struct worker *w, const struct fault *f, uint64_t unique, int err,
@@ -560,16 +560,16 @@ int fault_send(struct worker *w, const struct fault *f, uint64_t unique, int err
 	case FAULT_SET:
 		return send_edited(w, f, unique, err, iov, iovcnt);
 	case FAULT_BADUNIQUE:
-		res = dev_send(w->fd, unique ^ (1ULL << 62), err, iov, iovcnt);
-		debug("fd %d unique %llu: reply to a wrong unique: %s", w->fd,
+		res = worker_send(w, unique ^ (1ULL << 62), err, iov, iovcnt);
+		debug("%s unique %llu: reply to a wrong unique: %s", w->tag,
 		      (unsigned long long)unique, strerror(-res));
 		if (res < 0)
 			counter_inc(&w->failed_replies);
-		return dev_send(w->fd, unique, err, iov, iovcnt);
+		return worker_send(w, unique, err, iov, iovcnt);
 	case FAULT_TWICE:
-		res = dev_send(w->fd, unique, err, iov, iovcnt);
-		int again = dev_send(w->fd, unique, err, iov, iovcnt);
-		debug("fd %d unique %llu: second reply: %s", w->fd,
+		res = worker_send(w, unique, err, iov, iovcnt);
+		int again = worker_send(w, unique, err, iov, iovcnt);
+		debug("%s unique %llu: second reply: %s", w->tag,
 		      (unsigned long long)unique, strerror(-again));
 		if (again < 0)
 			counter_inc(&w->failed_replies);
@@ -580,8 +580,8 @@ int fault_send(struct worker *w, const struct fault *f, uint64_t unique, int err
 				iov[i].iov_len--;
 				break;
 			}
-		return dev_send(w->fd, unique, err, iov, iovcnt);
+		return worker_send(w, unique, err, iov, iovcnt);
 	default:
-		return dev_send(w->fd, unique, err, iov, iovcnt);
+		return worker_send(w, unique, err, iov, iovcnt);
 	}
 }

@@ -360,6 +360,34 @@ struct fuse_backing_map { int32_t fd; uint32_t flags; uint64_t padding; };
 #define FUSE_DEV_IOC_BACKING_CLOSE _IOW(FUSE_DEV_IOC_MAGIC, 2, uint32_t)
 #define FUSE_DEV_IOC_SYNC_INIT     _IO(FUSE_DEV_IOC_MAGIC, 3)
 
+/* FUSE over io_uring (7.42): each ring entry is a header buffer and a
+ * payload buffer, registered with IORING_OP_URING_CMD on a /dev/fuse fd. */
+#define FUSE_URING_IN_OUT_HEADER_SZ 128 /* fuse_in_header, fuse_out_header */
+#define FUSE_URING_OP_IN_OUT_SZ 128     /* the opcode's first argument */
+struct fuse_uring_ent_in_out {
+	uint64_t flags;
+	uint64_t commit_id;  /* the request's unique, echoed in the commit */
+	uint32_t payload_sz; /* bytes in the payload buffer, either way */
+	uint32_t padding;
+	uint64_t reserved;
+};
+struct fuse_uring_req_header {
+	char in_out[FUSE_URING_IN_OUT_HEADER_SZ];
+	char op_in[FUSE_URING_OP_IN_OUT_SZ];
+	struct fuse_uring_ent_in_out ring_ent_in_out;
+};
+enum fuse_uring_cmd {
+	FUSE_IO_URING_CMD_REGISTER = 1,         /* give the kernel an entry */
+	FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2, /* reply, and take the next request */
+};
+/* In the SQE's command area (IORING_SETUP_SQE128). */
+struct fuse_uring_cmd_req {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint16_t qid;
+	uint8_t padding[6];
+};
+
 /* The wire layouts, pinned. */
 _Static_assert(sizeof(struct fuse_in_header) == 40, "abi");
 _Static_assert(sizeof(struct fuse_out_header) == 16, "abi");
@@ -383,6 +411,8 @@ _Static_assert(sizeof(struct fuse_ioctl_in) == 32, "abi");
 _Static_assert(sizeof(struct fuse_ioctl_out) == 16, "abi");
 _Static_assert(sizeof(struct fuse_backing_map) == 16, "abi");
 _Static_assert(sizeof(struct fuse_notify_inval_inode_out) == 24, "abi");
+_Static_assert(sizeof(struct fuse_uring_req_header) == 288, "abi");
+_Static_assert(sizeof(struct fuse_uring_cmd_req) == 24, "abi");
 _Static_assert(sizeof(struct fuse_notify_inval_entry_out) == 16, "abi");
 _Static_assert(sizeof(struct fuse_notify_delete_out) == 24, "abi");
 _Static_assert(sizeof(struct fuse_notify_store_out) == 24, "abi");

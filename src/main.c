@@ -15,9 +15,13 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "cred.h"
 #include "log.h"
 #include "mount.h"
 #include "opts.h"
+#include "populate.h"
+#include "remount.h"
 #include "session.h"
 #include "volume.h"
 
@@ -26,22 +30,51 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ramfuse [-f] [-d] [-o OPTIONS] MOUNTPOINT\n"
-		"       mount.fuse.ramfuse SOURCE MOUNTPOINT [-o OPTIONS]\n"
-		"  -f  stay in the foreground\n"
-		"  -d  log every request and reply to stderr (implies -f)\n"
-		"  -o  comma-separated options (repeatable):\n"
-		"      size=N[k|m|g|%%] nr_inodes=N mode=OCTAL uid=N gid=N\n"
-		"      allow_other nodefault_permissions max_read=N fsname=S subtype=S\n"
-		"      threads=N noclone_fd entry_timeout=S attr_timeout=S negative_timeout=S\n"
-		"      passthrough=auto|on|off stats=PATH fault=SPEC control=PATH\n"
-		"      volume[=NAME] acl noacl remount,\n"
-		"      and mount(8)'s generic ones\n"
-		"  -V  print the version\n"
-		"       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n"
-		"       ramfuse volumes              (the volumes and their mounts)\n"
-		"       ramfuse destroy NAME...      (an unmounted volume's files go)\n");
+	fputs("usage: ramfuse [-f] [-d] [-o OPTIONS]... MOUNTPOINT\n"
+	      "       mount.fuse.ramfuse SOURCE MOUNTPOINT [-o OPTIONS]\n"
+	      "  -f, --foreground  stay in the foreground, messages on stderr\n"
+	      "  -d, --debug       log every request and reply (implies -f)\n"
+	      "  -o OPTIONS        comma-separated, repeatable:\n"
+	      "    size=N[k|m|g|t|%]     data limit (0: none)\n"
+	      "    nr_inodes=N[k|m|g]    inode limit (0: none)\n"
+	      "    mode=OCTAL uid=N gid=N  the root directory's\n"
+	      "    allow_other           others may use the mount\n"
+	      "    default_permissions   the kernel checks permissions (default)\n"
+	      "    nodefault_permissions ramfuse checks them\n"
+	      "    max_read=N            largest READ\n"
+	      "    fsname=S subtype=S    mount source, type fuse.S\n"
+	      "    threads=N             worker threads (1..256)\n"
+	      "    clone_fd noclone_fd   a cloned device fd per worker (default) or one\n"
+	      "    nonblock              non-blocking device fds, workers poll\n"
+	      "    entry_timeout=S attr_timeout=S negative_timeout=S  kernel cache times, seconds\n"
+	      "    passthrough=auto|on|off  the kernel does file I/O itself\n"
+	      "    stats=PATH            counters file (rewritten on SIGUSR1)\n"
+	      "    populate=PATH         copy in a directory, cpio (newc) or tar archive\n"
+	      "    root                  a root filesystem's daemon: named @ramfuse, ignores\n"
+	      "                          SIGTERM/SIGINT/SIGHUP (only umount ends it)\n"
+	      "    log=kmsg|syslog|FILE  messages once serving (default: stderr with -f)\n"
+	      "    fault=OP:ACTION[:node=N][:name=S][:count=N]  misbehave on purpose\n"
+	      "    control=PATH          a control socket (ramfuse ctl)\n"
+	      "    volume[=NAME]         the files outlive the mount (ramfuse volumes)\n"
+	      "    acl noacl             POSIX ACLs (default: with default_permissions)\n"
+	      "    remount               change a mounted ramfuse's options\n"
+	      "    ro rw nosuid suid nodev dev noexec exec sync async dirsync noatime\n"
+	      "    atime nodiratime diratime relatime norelatime strictatime lazytime\n"
+	      "    nolazytime            mount(8)'s generic options\n"
+	      "    defaults auto noauto user nouser users owner group _netdev nofail\n"
+	      "    x-* comment=          fstab words, ignored\n"
+	      "  -h, --help        this text\n"
+	      "  -V, --version     the version\n"
+	      "       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n"
+	      "       ramfuse volumes              (the volumes and their mounts)\n"
+	      "       ramfuse destroy NAME...      (an unmounted volume's files go)\n", f);
+}
+
+static noreturn void print_version(void)
+{
+	printf("ramfuse %s (FUSE protocol %d.%d)\n", VERSION, FUSE_KERNEL_VERSION,
+	       FUSE_KERNEL_MINOR_VERSION);
+	exit(0);
 }
 
 static noreturn void fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -58,10 +91,20 @@ static noreturn void fail(int code, const char *fmt, ...)
 
 struct cli {
 	char *mountpoint;
+	const char *source; /* the SOURCE of the helper forms */
 	char opts[8192];
 	size_t opts_len;
 	bool foreground, helper;
 };
+
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *t = list; *t; t += strcspn(t, ",") + (t[strcspn(t, ",")] != 0))
+		if (!strncmp(t, word, n) && (t[n] == ',' || !t[n]))
+			return true;
+	return false;
+}
 
 static void add_opts(struct cli *c, const char *list)
 {
@@ -87,6 +130,11 @@ static void parse_helper_args(struct cli *c, int argc, char **argv, const char *
 				fail(EXIT_USAGE, "option %s needs an argument", a);
 			if (a[1] == 'o')
 				add_opts(c, argv[i]);
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			print_version();
 		} else if (!strcmp(a, "-f")) {
 			exit(0); /* mount -f: pretend */
 		} else if (!strcmp(a, "-n") || !strcmp(a, "-s") || !strcmp(a, "-v")) {
@@ -107,6 +155,24 @@ static void parse_helper_args(struct cli *c, int argc, char **argv, const char *
 
 static void parse_args(struct cli *c, int argc, char **argv)
 {
+	/* the long forms, before getopt sees them (getopt_long costs more) */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--version")) {
+			print_version();
+		} else if (!strcmp(a, "--foreground")) {
+			argv[i] = "-f";
+		} else if (!strcmp(a, "--debug")) {
+			argv[i] = "-d";
+		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
+			fail(EXIT_USAGE, "unknown option '%s' (see --help)", a);
+		} else if (!strcmp(a, "-o")) {
+			i++;
+		}
+	}
 	int opt;
 	while ((opt = getopt(argc, argv, "+fdho:V")) != -1) {
 		switch (opt) {
@@ -114,10 +180,18 @@ static void parse_args(struct cli *c, int argc, char **argv)
 		case 'd': c->foreground = true; log_set_debug(true); break;
 		case 'o': add_opts(c, optarg); break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("ramfuse %s (FUSE protocol %d.%d)\n", VERSION,
-				 FUSE_KERNEL_VERSION, FUSE_KERNEL_MINOR_VERSION); exit(0);
+		case 'V': print_version();
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
+	}
+	/* ramfuse SOURCE MOUNTPOINT -o OPTIONS: how mount.fuse3 runs us (fstab
+	 * type fuse.ramfuse, or "ramfuse#SOURCE" with type fuse; mount(8)
+	 * always passes options).  Without -o two names stay an error. */
+	if (argc - optind >= 4 && argv[optind + 1][0] != '-' && !strcmp(argv[optind + 2], "-o")) {
+		const char *source;
+		parse_helper_args(c, argc - optind + 1, argv + optind - 1, &source);
+		c->source = source;
+		return;
 	}
 	if (optind != argc - 1) {
 		msg(optind == argc ? "no MOUNTPOINT given" : "unexpected argument '%s'",
@@ -126,6 +200,102 @@ static void parse_args(struct cli *c, int argc, char **argv)
 		exit(EXIT_USAGE);
 	}
 	c->mountpoint = argv[optind];
+}
+
+/* The directory holding path, opened now so that it stays the same
+ * directory wherever it is moved (switch_root moves /run); *name is the
+ * last component. */
+static int open_parent(const char *path, const char **name)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	*name = slash ? slash + 1 : path;
+	size_t len = slash ? (size_t)(slash - path) : 1;
+	if (len >= sizeof(dir) || !**name)
+		fail(EXIT_USAGE, "stats=%s: not a file name", path);
+	memcpy(dir, slash ? path : ".", len);
+	dir[len] = 0;
+	if (slash == path)
+		strcpy(dir, "/");
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fail(1, "stats=%s: %s: %s", path, dir, strerror(errno));
+	return fd;
+}
+
+/*
+ * A root filesystem's daemon must outlive the shutdown's killing spree:
+ * systemd spares processes whose argv[0] starts with '@' ("storage
+ * daemons", at switch-root and shutdown).  Rewrites the argument area in
+ * place (what /proc/PID/cmdline shows) as "@ramfuse" and the rest of the
+ * arguments, cut to fit.  The argv strings are not used afterwards.
+ */
+static void mark_storage_daemon(int argc, char **argv)
+{
+	if (argv[0][0] == '@')
+		return;
+	char *area = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
+	size_t room = (size_t)(end - area), len = 0;
+	char *copy = malloc(room + 1);
+	if (!copy)
+		return;
+	/* all arguments if they fit, else the mountpoint (the last) alone */
+	for (int from = 1; from <= argc; from = argc - 1) {
+		len = (size_t)snprintf(copy, room + 1, "@ramfuse");
+		for (int i = from; i < argc && len < room; i++) {
+			size_t n = strlen(argv[i]);
+			copy[len++] = 0;
+			n = n < room - len ? n : room - len;
+			memcpy(copy + len, argv[i], n);
+			len += n;
+		}
+		size_t want = 8;
+		for (int i = from; i < argc; i++)
+			want += 1 + strlen(argv[i]);
+		if (want <= room || from == argc - 1)
+			break;
+	}
+	if (len > room)
+		len = room;
+	memcpy(area, copy, len);
+	memset(area + len, 0, room + 1 - len);
+	free(copy);
+	/* the kernel thinks the same of us: no OOM kill either */
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "-1000", 5) < 0) { /* not allowed: fine */
+		}
+		close(fd);
+	}
+}
+
+/*
+ * mount -o remount: mount(8) runs the helper with "remount" among the
+ * options.  Mount flags (ro/rw, nosuid, ...) change with mount(2)
+ * MS_REMOUNT, the only part the kernel takes; size=, nr_inodes=, mode=,
+ * uid= and gid= go to the daemon through its control socket.
+ */
+static int remount(struct cli *c)
+{
+	char copy[sizeof(c->opts)], *save = NULL;
+	struct options o;
+	opts_defaults(&o);
+	o.mount_flags = 0;
+	memcpy(copy, c->opts, sizeof(copy));
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char err[256];
+		if (!remount_known(t))
+			fail(EXIT_USAGE, "'%s' cannot change on remount (only size=, nr_inodes=, "
+			     "mode=, uid=, gid= and mount flags)", t);
+		if (opts_is_generic(t) && opts_parse(&o, t, err, sizeof(err)) < 0)
+			fail(EXIT_USAGE, "%s", err);
+	}
+	if (mount(NULL, c->mountpoint, NULL, MS_REMOUNT | o.mount_flags, NULL) < 0)
+		fail(1, "remount %s: %s", c->mountpoint, strerror(errno));
+	if (!remount_has_live(c->opts))
+		return 0;
+	char *argv[] = { "ctl", c->mountpoint, "remount", c->opts, NULL };
+	return ctl_main(4, argv);
 }
 
 /* The parent waits for the daemon to say it serves, then exits with the
@@ -281,7 +451,7 @@ static bool volume_request(struct volume *vol, struct session *s, const char *mn
 	return false;
 }
 
-static int serve(struct session *s, char *mnt, struct volume *vol, bool dp)
+static int serve(struct session *s, char *mnt, struct volume *vol, bool dp, bool root)
 {
 	sigset_t set;
 	control_signals(&set);
@@ -349,6 +519,12 @@ static int serve(struct session *s, char *mnt, struct volume *vol, bool dp)
 				msg("writing stats to %s: %s", s->cfg.stats_path, strerror(-err));
 			continue;
 		}
+		if (root) {
+			int sig = (int)si.ssi_signo;
+			msg("%s ignored (-o root): only umount ends it",
+			    sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP");
+			continue;
+		}
 		if (unmounting)
 			continue;
 		unmounting = true;
@@ -400,19 +576,22 @@ int main(int argc, char **argv)
 	}
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
-	const char *source = NULL;
-	if (!strcmp(base, "mount.fuse.ramfuse") || !strcmp(base, "mount.ramfuse"))
-		parse_helper_args(&c, argc, argv, &source);
+	/* mount.fuse.ramfuse, mount.ramfuse, or linked as mount.fuse.SUBTYPE */
+	if (!strncmp(base, "mount.", 6))
+		parse_helper_args(&c, argc, argv, &c.source);
 	else
 		parse_args(&c, argc, argv);
+	const char *source = c.source;
 
+	if (has_word(c.opts, "remount"))
+		return remount(&c);
 	struct options o;
 	opts_defaults(&o);
 	char err[512];
 	if (opts_parse(&o, c.opts, err, sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);
 	if (source)
-		o.fsname = source;
+		o.fsname = strdup(source); /* argv may be rewritten (-o root) */
 	if (o.volume && !*o.volume)
 		o.volume = o.fsname;
 	if (opts_check(&o, err, sizeof(err)) < 0)
@@ -422,14 +601,15 @@ int main(int argc, char **argv)
 	char mnt[PATH_MAX];
 	if (!realpath(c.mountpoint, mnt))
 		fail(1, "%s: %s", c.mountpoint, strerror(errno));
-	if (o.remount) {
-		if (mount_remount(&o, mnt, err, sizeof(err)) < 0)
-			fail(1, "%s", err);
-		return 0;
-	}
-	static char stats_path[PATH_MAX], control_path[PATH_MAX];
-	o.session.stats_path = absolute("stats", o.session.stats_path, stats_path);
+	/* Paths used after start are opened now (README "Paths"). */
+	if (o.session.stats_path)
+		o.session.stats_dir = open_parent(o.session.stats_path, &o.session.stats_name);
+	if (o.log && log_open(o.log, err, sizeof(err)) < 0)
+		fail(1, "%s", err);
+	cred_open_proc();
+	static char control_path[PATH_MAX], populate_path[PATH_MAX];
 	o.control_path = absolute("control", o.control_path, control_path);
+	o.populate = absolute("populate", o.populate, populate_path);
 
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -449,8 +629,10 @@ int main(int argc, char **argv)
 	if (chdir("/") < 0)
 		fail(1, "chdir /: %s", strerror(errno));
 
+	/* Not allowed to open /dev/fuse or to mount: fusermount3 does both */
 	int fd = dev_open();
-	if (fd < 0)
+	bool helper = fd < 0 && (fd == -EACCES || fd == -EPERM) && geteuid() != 0;
+	if (fd < 0 && !helper)
 		fail(1, "/dev/fuse: %s", strerror(-fd));
 	struct session s = { .cfg = o.session, .fd = fd };
 	struct memfs_config fc = {
@@ -462,9 +644,20 @@ int main(int argc, char **argv)
 	if (res < 0)
 		fail(1, "memory filesystem: %s", strerror(-res));
 	set_atime(s.fs, o.mount_flags);
+	if (o.populate && (res = populate(s.fs, o.populate, err, sizeof(err))) < 0)
+		fail(1, "%s", err);
 	if (o.control_path && !(s.ctl = control_open(o.control_path, err, sizeof(err))))
 		fail(1, "%s", err);
-	if (mount_fuse(&o, mnt, fd, err, sizeof(err)) < 0) {
+	res = helper ? -EPERM : mount_fuse(&o, mnt, fd, err, sizeof(err));
+	if (res == -EPERM && geteuid() != 0) {
+		debug("mounting through fusermount3: %s", helper ? "/dev/fuse is not ours to open"
+								 : "mount(2) refused");
+		if (fd >= 0)
+			close(fd);
+		res = mount_fusermount(&o, mnt, &fd, err, sizeof(err));
+		s.fd = fd;
+	}
+	if (res < 0) {
 		control_close(s.ctl);
 		volume_close(vol);
 		fail(1, "%s", err);
@@ -497,8 +690,11 @@ int main(int argc, char **argv)
 	res = stats_write(&s);
 	if (res < 0)
 		msg("writing stats to %s: %s", s.cfg.stats_path, strerror(-res));
+	if (o.root)
+		mark_storage_daemon(argc, argv);
 	report_ready(&notify_fd);
-	int status = serve(&s, mnt, vol, o.default_permissions);
+	log_detach();
+	int status = serve(&s, mnt, vol, o.default_permissions, o.root);
 	control_close(s.ctl);
 	s.ctl = NULL;
 	struct statfs sf; /* statfs always asks the server: no cache answers it */

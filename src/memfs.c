@@ -98,6 +98,24 @@ void release_inode(struct memfs *fs)
 	release_ispace(fs, BOGO_INODE_SIZE);
 }
 
+void charge(struct memfs *fs, int64_t delta)
+{
+	__atomic_add_fetch(&fs->nbytes, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+void free_data(struct memfs *fs, struct inode *i)
+{
+	struct data *d = S_ISREG(i->mode) ? i->u.data : NULL;
+	if (!d)
+		return;
+	store_remove(&fs->store, d->fd, i->ino, i->generation);
+	if (d->fd >= 0)
+		__atomic_sub_fetch(&fs->nfds, 1, __ATOMIC_RELAXED);
+	charge(fs, -(int64_t)d->allocated);
+	free(d);
+	i->u.data = NULL;
+}
+
 static void destroy_inode(struct memfs *fs, struct inode *i)
 {
 	free_data(fs, i);
@@ -276,9 +294,40 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)
 	out->ffree = inodes < out->files ? out->files - inodes : 0;
 }
 
+/* remount: new limits, refused (-EBUSY) below what is in use, as tmpfs */
+int memfs_set_limits(struct memfs *fs, const uint64_t *max_bytes, const uint64_t *max_inodes)
+{
+	if (max_inodes && __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED) > *max_inodes)
+		return -EBUSY;
+	if (max_bytes && *max_bytes != fs->cfg.max_bytes) {
+		if (memfs_byte_count(fs) > *max_bytes)
+			return -EBUSY;
+		int err = store_set_size(&fs->store, *max_bytes);
+		if (err)
+			return err;
+		__atomic_store_n(&fs->cfg.max_bytes, *max_bytes, __ATOMIC_RELAXED);
+	}
+	if (max_inodes)
+		__atomic_store_n(&fs->cfg.max_inodes, *max_inodes, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void memfs_limits(struct memfs *fs, uint64_t *max_bytes, uint64_t *max_inodes)
+{
+	*max_bytes = __atomic_load_n(&fs->cfg.max_bytes, __ATOMIC_RELAXED);
+	*max_inodes = __atomic_load_n(&fs->cfg.max_inodes, __ATOMIC_RELAXED);
+}
+
 uint64_t memfs_inode_count(struct memfs *fs)
 {
 	return __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
+}
+
+/* Passthrough writes reach the store directly: ask it when it can tell. */
+uint64_t memfs_byte_count(struct memfs *fs)
+{
+	uint64_t used = store_used(&fs->store);
+	return used != UINT64_MAX ? used : __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 }
 
 int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, size_t len)

@@ -163,6 +163,10 @@ void memfs_statfs(struct memfs *fs, struct memfs_statfs *out);
 #define MEMFS_ATIME_NODIRATIME 2
 #define MEMFS_ATIME_STRICT 4
 void memfs_set_atime(struct memfs *fs, unsigned flags);
+/* size= and nr_inodes= (UINT64_MAX: none) changed live; NULL keeps one.
+ * -EBUSY when below what is in use. */
+int memfs_set_limits(struct memfs *fs, const uint64_t *max_bytes, const uint64_t *max_inodes);
+void memfs_limits(struct memfs *fs, uint64_t *max_bytes, uint64_t *max_inodes);
 
 /* Counters for the stats file. */
 uint64_t memfs_inode_count(struct memfs *fs);

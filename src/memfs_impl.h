@@ -137,6 +137,20 @@ static inline struct inode *get(struct memfs *fs, uint64_t ino)
 	return chunk ? __atomic_load_n(&chunk[ino & (CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
 }
 
+/* Two inodes locked in address order (rename, copy_file_range). */
+static inline void lock_two(struct inode *a, struct inode *b)
+{
+	if (a == b) {
+		lock(&a->lock);
+	} else if (a < b) {
+		lock(&a->lock);
+		lock(&b->lock);
+	} else {
+		lock(&b->lock);
+		lock(&a->lock);
+	}
+}
+
 /* memfs.c: the inode table and lifetime */
 int reserve_inode(struct memfs *fs);
 void release_inode(struct memfs *fs);
@@ -147,13 +161,14 @@ void unorphan(struct memfs *fs, struct inode *i);
 void wait_for_forgets(struct memfs *fs);
 int new_inode(struct memfs *fs, uint32_t mode, struct inode **out);
 void publish(struct memfs *fs, struct inode *i);
+void charge(struct memfs *fs, int64_t delta);
+void free_data(struct memfs *fs, struct inode *i);
 
 /* attr.c */
 void fill_attr(const struct inode *i, struct memfs_attr *a);
 void touch_atime(struct memfs *fs, struct inode *i);
 bool atime_due(struct memfs *fs, const struct inode *i, struct stamp t);
 void attr_of(struct memfs *fs, struct inode *i, struct memfs_attr *a);
-void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
 
 /* perm.c */
 int may(const struct memfs *fs, const struct memfs_cred *cr,
@@ -162,6 +177,7 @@ int may_delete(const struct memfs *fs, const struct memfs_cred *cr,
 	       const struct inode *dir, const struct inode *victim);
 int check_setattr(struct memfs *fs, const struct memfs_cred *cr,
 		  struct inode *i, const struct memfs_setattr *sa);
+void kill_suidgid(struct inode *i, const struct memfs_cred *cr);
 bool owner_or_capable(const struct memfs_cred *cr, const struct inode *i);
 uint32_t suidgid_to_kill(const struct inode *i, const struct memfs_cred *cr);
 int may_xattr(const struct memfs *fs, const struct memfs_cred *cr,
@@ -175,14 +191,10 @@ bool acl_set_access(struct inode *i, void *value, size_t size, bool kill_sgid);
 void acl_chmod(struct inode *i);
 int acl_inherit(struct inode *d, struct inode *i, uint32_t umask);
 
-/* namei.c */
-void lock_two(struct inode *a, struct inode *b);
-
 /* xattr.c */
 void free_xattrs(struct memfs *fs, struct inode *i);
 
 /* data.c */
-void free_data(struct memfs *fs, struct inode *i);
 int data_fd(struct memfs *fs, struct inode *i, bool create);
 void take_in_passthrough(struct memfs *fs, struct inode *i);
 int truncate_locked(struct memfs *fs, struct inode *i, uint64_t size);

@@ -359,19 +359,6 @@ static bool is_ancestor(struct memfs *fs, const struct inode *a, const struct in
 	}
 }
 
-void lock_two(struct inode *a, struct inode *b)
-{
-	if (a == b) {
-		lock(&a->lock);
-	} else if (a < b) {
-		lock(&a->lock);
-		lock(&b->lock);
-	} else {
-		lock(&b->lock);
-		lock(&a->lock);
-	}
-}
-
 static bool is_empty_dir(const struct inode *i)
 {
 	return S_ISDIR(i->mode) && i->u.dir->count == 0;

@@ -767,7 +767,7 @@ void dispatch(struct worker *w, size_t len)
 	counter_inc(&w->requests);
 	if (h->opcode < FUSE_OPCODE_MAX)
 		counter_inc(&w->ops[h->opcode]);
-	debug("fd %d unique %llu %s node %llu len %u", w->fd, (unsigned long long)h->unique,
+	debug("%s unique %llu %s node %llu len %u", w->tag, (unsigned long long)h->unique,
 	      opcode_name(h->opcode) ? opcode_name(h->opcode) : "UNKNOWN",
 	      (unsigned long long)h->nodeid, h->len);
 	if (!op || !op->fn)

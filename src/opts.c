@@ -45,6 +45,8 @@ void opts_defaults(struct options *o)
 			.attr_timeout_ns = 1000000000,
 			.negative_timeout_ns = NEGATIVE_TIMEOUT_NS,
 			.passthrough = PASSTHROUGH_AUTO,
+			.uring = URING_AUTO,
+			.uring_depth = URING_DEPTH_DEFAULT,
 		},
 	};
 }
@@ -137,6 +139,14 @@ static const struct {
 	{ "nofail", 0, 0 },
 };
 
+bool opts_is_generic(const char *opt)
+{
+	for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
+		if (!strcmp(opt, generic[i].name))
+			return true;
+	return !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
+}
+
 static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 {
 	char *val = strchr(opt, '=');
@@ -225,6 +235,19 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 			o->session.passthrough = PASSTHROUGH_OFF;
 		else
 			bad = -EINVAL;
+	} else if (IS("uring") && val) {
+		if (!strcmp(val, "auto"))
+			o->session.uring = URING_AUTO;
+		else if (!strcmp(val, "on"))
+			o->session.uring = URING_ON;
+		else if (!strcmp(val, "off"))
+			o->session.uring = URING_OFF;
+		else
+			bad = -EINVAL;
+	} else if (IS("uring_depth") && val) {
+		bad = parse_u32(val, 10, URING_DEPTH_MAX, &o->session.uring_depth);
+		if (!bad && o->session.uring_depth == 0)
+			bad = -EINVAL;
 	} else if (IS("fault") && val) {
 		if (o->session.nfaults == FAULT_MAX) {
 			snprintf(err, errlen, "more than %d fault= options", FAULT_MAX);
@@ -235,6 +258,14 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		return fault_parse(&f, val, err, errlen);
 	} else if (IS("nonblock") && !val) {
 		o->session.nonblock = true;
+	} else if (IS("populate") && val) {
+		o->populate = val;
+		bad = *val ? 0 : -EINVAL;
+	} else if (IS("root") && !val) {
+		o->root = true;
+	} else if (IS("log") && val) {
+		o->log = val;
+		bad = *val ? 0 : -EINVAL;
 	} else if (IS("stats") && val) {
 		o->session.stats_path = val;
 		bad = *val ? 0 : -EINVAL;

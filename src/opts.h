@@ -19,6 +19,9 @@ struct options {
 	/* the memory filesystem */
 	uint64_t size, nr_inodes;
 	uint32_t mode, uid, gid;
+	const char *log; /* log=: kmsg, syslog or a file */
+	bool root; /* survive shutdown's killing spree */
+	const char *populate; /* populate=: a tree or an archive to copy in */
 	/* the control socket */
 	const char *control_path;
 	/* volume=NAME, or "" for the bare option (the mount source names it) */
@@ -36,6 +39,9 @@ void opts_defaults(struct options *o);
 /* Parses a comma-separated list into o; the list's memory must outlive o.
  * On error returns -EINVAL with a message naming the option in err. */
 int opts_parse(struct options *o, char *list, char *err, size_t errlen);
+
+/* mount(8)'s generic options and fstab words (ro, nosuid, defaults, x-*). */
+bool opts_is_generic(const char *opt);
 
 /* Checks what the parse cannot see whole (the helper's SOURCE replaces
  * fsname=): -EINVAL with a message naming the option in err. */

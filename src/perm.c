@@ -191,3 +191,11 @@ int memfs_access(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, in
 	unlock(&i->lock);
 	return err;
 }
+
+/* What the VFS drops on write, truncate and chown: set-user-id always;
+ * set-group-id when group-executable, or when the caller is neither in
+ * the file's group nor root. */
+void kill_suidgid(struct inode *i, const struct memfs_cred *cr)
+{
+	i->mode &= ~suidgid_to_kill(i, cr);
+}

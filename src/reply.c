@@ -14,16 +14,16 @@ int send_iov(struct req *r, int err, struct iovec *iov, int iovcnt)
 {
 	struct worker *w = r->w;
 	int res = r->fault ? fault_send(w, r->fault, r->h->unique, err, iov, iovcnt)
-			   : dev_send(w->fd, r->h->unique, err, iov, iovcnt);
+			   : worker_send(w, r->h->unique, err, iov, iovcnt);
 	if (log_debug_on()) {
 		size_t len = sizeof(struct fuse_out_header);
 		for (int i = 1; i < iovcnt; i++)
 			len += iov[i].iov_len;
 		if (err)
-			debug("fd %d unique %llu reply %d %s", w->fd,
+			debug("%s unique %llu reply %d %s", w->tag,
 			      (unsigned long long)r->h->unique, err, strerror(-err));
 		else
-			debug("fd %d unique %llu reply 0 len %zu", w->fd,
+			debug("%s unique %llu reply 0 len %zu", w->tag,
 			      (unsigned long long)r->h->unique, len);
 	}
 	if (res == -ENOENT) { /* interrupted: the kernel stopped waiting */

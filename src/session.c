@@ -99,6 +99,8 @@ int session_init(struct session *s, int fd)
 	s->fd = fd;
 	s->in_size = IN_SIZE;
 	s->out_size = MAX_WRITE;
+	s->max_write = MAX_WRITE;
+	s->max_pages = MAX_PAGES;
 	char *buf = malloc(s->in_size);
 	if (!buf)
 		return -ENOMEM;
@@ -145,10 +147,13 @@ int session_init(struct session *s, int fd)
 		if (s->cfg.posix_acl)
 			want |= FUSE_POSIX_ACL | FUSE_DONT_MASK;
 		bool pt_possible = (offered & FUSE_PASSTHROUGH) && have_cap_sys_admin();
+		/* in a user namespace probe_backing finds out and says so */
+		if ((offered & FUSE_PASSTHROUGH) && !pt_possible && s->cfg.passthrough == PASSTHROUGH_AUTO)
+			debug("passthrough off: it needs CAP_SYS_ADMIN (not root)");
 		if (s->cfg.passthrough == PASSTHROUGH_ON && !pt_possible) {
 			msg("passthrough=on: %s", !(offered & FUSE_PASSTHROUGH)
 			    ? "the kernel does not offer FUSE_PASSTHROUGH"
-			    : "needs CAP_SYS_ADMIN");
+			    : "needs CAP_SYS_ADMIN in the initial user namespace");
 			struct iovec iov[1];
 			dev_send(fd, h->unique, -EPROTO, iov, 1);
 			err = -EOPNOTSUPP;
@@ -165,6 +170,22 @@ int session_init(struct session *s, int fd)
 			 * new mtime must not make it drop what was just written,
 			 * or the first read after a write asks us again. */
 			want &= ~FUSE_AUTO_INVAL_DATA;
+		}
+		if (s->cfg.uring != URING_OFF) {
+			char why[160];
+			int queues = uring_usable(in->minor, offered, why, sizeof(why));
+			if (queues > 0) {
+				want |= FUSE_OVER_IO_URING;
+				s->nqueues = (unsigned)queues;
+			} else if (s->cfg.uring == URING_ON) {
+				msg("uring=on: %s", why);
+				struct iovec iov[1];
+				dev_send(fd, h->unique, -EPROTO, iov, 1);
+				err = -EOPNOTSUPP;
+				break;
+			} else {
+				debug("FUSE over io_uring not used: %s", why);
+			}
 		}
 		s->flags = want & offered;
 		s->minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor
@@ -211,10 +232,26 @@ static void *worker_main(void *arg)
 		}
 		dispatch(w, (size_t)n);
 	}
+	session_worker_ended(s, w);
+	return NULL;
+}
+
+void session_worker_ended(struct session *s, struct worker *w)
+{
 	uint64_t one = 1;
 	if (write(s->done_fd, &one, sizeof(one)) < 0)
 		msg("worker %u: cannot report its end: %s", w->index, strerror(errno));
-	return NULL;
+}
+
+int worker_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt)
+{
+	return w->queue ? uring_send(w, unique, error, iov, iovcnt)
+			: dev_send(w->fd, unique, error, iov, iovcnt);
+}
+
+int worker_write(struct worker *w, const struct iovec *iov, int iovcnt)
+{
+	return w->queue ? uring_write(w, iov, iovcnt) : dev_write(w->fd, iov, iovcnt);
 }
 
 /* Signals only interrupt a worker's read; the handler itself does nothing. */
@@ -227,8 +264,8 @@ int session_start(struct session *s)
 	s->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->done_fd < 0)
 		return -errno;
-	s->workers = calloc(s->cfg.threads, sizeof(*s->workers));
-	if (!s->workers || fault_list_init(&s->faults, s->cfg.threads) < 0)
+	s->workers = calloc(s->cfg.threads + s->nqueues, sizeof(*s->workers));
+	if (!s->workers || fault_list_init(&s->faults, s->cfg.threads + s->nqueues) < 0)
 		return -ENOMEM;
 	for (unsigned i = 0; i < s->cfg.nfaults; i++) {
 		struct fault f;
@@ -254,6 +291,7 @@ int session_start(struct session *s)
 				w->fd = fd;
 			}
 		}
+		snprintf(w->tag, sizeof(w->tag), "fd %d", w->fd);
 		if (s->cfg.nonblock && fcntl(w->fd, F_SETFL, O_NONBLOCK) < 0)
 			msg("O_NONBLOCK on fd %d: %s", w->fd, strerror(errno));
 		w->in = malloc(s->in_size);
@@ -276,8 +314,16 @@ int session_start(struct session *s)
 		}
 		s->nworkers++;
 	}
-	s->alive = s->nworkers;
+	s->nclassic = s->nworkers;
 	debug("%u workers on %s", s->nworkers, s->cloned ? "cloned fds" : "one fd");
+	if (s->nqueues) {
+		int err = uring_start(s);
+		if (err && s->cfg.uring == URING_ON)
+			return err;
+		if (err)
+			msg("uring=auto: serving through /dev/fuse only");
+	}
+	s->alive = s->nworkers;
 	return 0;
 }
 
@@ -295,10 +341,13 @@ void session_join(struct session *s)
 		pthread_join(w->thread, NULL);
 		if (w->fd != s->fd)
 			close(w->fd);
+		if (w->queue)
+			continue; /* its buffers are the ring's */
 		free(w->in);
 		free(w->out);
 		fault_aside_free(w);
 	}
+	uring_free(s);
 }
 
 void session_free(struct session *s)

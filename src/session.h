@@ -12,8 +12,10 @@
 #include "fault.h"
 #include "fuse_abi.h"
 #include "memfs.h"
+#include "uring.h"
 
 enum passthrough_mode { PASSTHROUGH_AUTO, PASSTHROUGH_ON, PASSTHROUGH_OFF };
+enum uring_mode { URING_AUTO, URING_ON, URING_OFF };
 
 struct session_config {
 	unsigned threads;
@@ -21,8 +23,12 @@ struct session_config {
 	uint64_t entry_timeout_ns, attr_timeout_ns;
 	uint64_t negative_timeout_ns; /* how long a LOOKUP miss may be cached */
 	enum passthrough_mode passthrough;
-	const char *stats_path;
+	const char *stats_path; /* as the user wrote it, for messages */
+	const char *stats_name; /* the file in stats_dir, opened at start */
+	int stats_dir;
 	bool nonblock; /* O_NONBLOCK device fds: reads wait in poll() */
+	enum uring_mode uring;
+	unsigned uring_depth; /* entries per io_uring queue */
 	bool posix_acl; /* FUSE_POSIX_ACL and FUSE_DONT_MASK: ACLs and umask are ours */
 	const char *fault_specs[FAULT_MAX]; /* -o fault=, checked */
 	unsigned nfaults;
@@ -31,6 +37,8 @@ struct session_config {
 struct worker {
 	struct session *s;
 	int fd;
+	struct uring_queue *queue; /* serves an io_uring queue, not reads */
+	char tag[16];              /* how -d names it: "fd 5", "q 0" */
 	unsigned index;
 	pthread_t thread;
 	char *in;  /* one request */
@@ -57,8 +65,11 @@ struct session {
 	uint32_t minor;
 	uint64_t flags; /* negotiated INIT flags */
 	size_t in_size, out_size;
-	struct worker *workers;
-	unsigned nworkers, alive;
+	uint32_t max_write, max_pages; /* as negotiated */
+	struct worker *workers; /* the classic ones, then one per io_uring queue */
+	unsigned nworkers, nclassic, alive;
+	unsigned nqueues;     /* io_uring queues, 0: classic transport only */
+	struct uring *uring;
 	bool cloned;
 	int done_fd;       /* eventfd: a worker has ended */
 	int stopping;      /* atomic: workers should return */
@@ -76,6 +87,11 @@ void session_join(struct session *s);
 /* After the last stats: the workers' array and the session's own fds. */
 void session_free(struct session *s);
 unsigned session_running(struct session *s);
+void session_worker_ended(struct session *s, struct worker *w);
+/* The one way a reply leaves: the worker's fd, or its ring entry. */
+int worker_send(struct worker *w, uint64_t unique, int error, struct iovec *iov, int iovcnt);
+/* A reply whose header (iov[0]) the caller made itself (fault edits). */
+int worker_write(struct worker *w, const struct iovec *iov, int iovcnt);
 
 /* ops.c */
 void dispatch(struct worker *w, size_t len);

@@ -34,23 +34,32 @@ void stats_print(struct session *s, FILE *f)
 	fault_hits = fault_list_hits(&s->faults);
 	ops[FUSE_INIT] += s->minor != 0; /* answered before the workers started */
 	fprintf(f, "seq %llu\npid %d\nproto %u.%u\nflags 0x%llx\nworkers %u\nclone %d\n"
-		"passthrough %d\n",
-		(unsigned long long)__atomic_add_fetch(&s->stats_seq, 1, __ATOMIC_RELAXED), (int)getpid(), FUSE_KERNEL_VERSION,
-		s->minor, (unsigned long long)s->flags, s->nworkers, s->cloned,
-		!!(s->flags & FUSE_PASSTHROUGH));
+		"passthrough %d\ntransport %s\nqueues %u\n",
+		(unsigned long long)__atomic_add_fetch(&s->stats_seq, 1, __ATOMIC_RELAXED),
+		(int)getpid(), FUSE_KERNEL_VERSION, s->minor, (unsigned long long)s->flags,
+		s->nclassic, s->cloned, !!(s->flags & FUSE_PASSTHROUGH),
+		s->nqueues ? "uring" : "classic", s->nqueues);
 	for (int op = 0; op < FUSE_OPCODE_MAX; op++)
 		if (opcode_name((uint32_t)op))
 			fprintf(f, "op.%s %llu\n", opcode_name((uint32_t)op),
 				(unsigned long long)ops[op]);
-	for (unsigned i = 0; i < s->nworkers; i++)
-		fprintf(f, "fd.%u %llu\n", i,
-			(unsigned long long)counter_get(&s->workers[i].requests));
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		const struct worker *w = &s->workers[i];
+		fprintf(f, "%s.%u %llu\n", w->queue ? "q" : "fd",
+			w->queue ? i - s->nclassic : i, (unsigned long long)counter_get(&w->requests));
+	}
 	fprintf(f, "reply.enoent %llu\nreply.error %llu\nfault.hits %llu\ninterrupt.found %llu\n",
 		(unsigned long long)enoent, (unsigned long long)failed,
 		(unsigned long long)fault_hits, (unsigned long long)interrupts);
 	for (int r = 0; r < DEV_RETRY_NR; r++)
 		fprintf(f, "retry.%s %llu\n", retry_names[r], (unsigned long long)retries[r]);
 	fprintf(f, "write.max %llu\n", (unsigned long long)write_max);
+	uint64_t size, nr_inodes;
+	memfs_limits(s->fs, &size, &nr_inodes);
+	/* the live limits (mountinfo cannot show a FUSE mount's options) */
+	fprintf(f, "opt.size %llu\nopt.nr_inodes %llu\n",
+		(unsigned long long)(size == UINT64_MAX ? 0 : size),
+		(unsigned long long)(nr_inodes == UINT64_MAX ? 0 : nr_inodes));
 	fprintf(f, "backing.open %llu\nbacking.close %llu\ninodes %llu\nbytes %llu\n",
 		(unsigned long long)__atomic_load_n(&s->backing_opened, __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&s->backing_closed, __ATOMIC_RELAXED),
@@ -60,22 +69,31 @@ void stats_print(struct session *s, FILE *f)
 
 int stats_write(struct session *s)
 {
-	const char *path = s->cfg.stats_path;
-	if (!path)
+	if (!s->cfg.stats_path)
 		return 0;
+	/* relative to the directory opened at start: after switch_root the
+	 * name still means what the user meant (README "Paths") */
+	const char *name = s->cfg.stats_name;
+	int dir = s->cfg.stats_dir;
 	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	FILE *f = fopen(tmp, "we");
-	if (!f)
+	int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
 		return -errno;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlinkat(dir, tmp, 0);
+		return -ENOMEM;
+	}
 	stats_print(s, f);
 	int err = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0 && !err)
 		err = -errno;
-	if (!err && rename(tmp, path) < 0)
+	if (!err && renameat(dir, tmp, dir, name) < 0)
 		err = -errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dir, tmp, 0);
 	return err;
 }

@@ -13,6 +13,9 @@
 #define FSOPEN_CLOEXEC 0x1
 #define FSCONFIG_SET_STRING 1
 #define FSCONFIG_CMD_CREATE 6
+#define FSCONFIG_CMD_RECONFIGURE 7
+#define FSPICK_CLOEXEC 0x1
+#define FSPICK_EMPTY_PATH 0x8
 #define FSMOUNT_CLOEXEC 0x1
 #define MOUNT_ATTR_NOSUID 0x2
 #define MOUNT_ATTR_NODEV 0x4
@@ -53,6 +56,28 @@ int store_init(struct store *st, uint64_t max_bytes, bool memfd)
 		debug("fsmount: %m: file data goes to memfds");
 	close(fsfd);
 	return 0;
+}
+
+int store_set_size(struct store *st, uint64_t max_bytes)
+{
+	if (st->mnt_fd < 0) {
+		st->max_bytes = max_bytes;
+		return 0;
+	}
+	int fsfd = (int)syscall(SYS_fspick, st->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	if (fsfd < 0)
+		return -errno;
+	char size[32];
+	snprintf(size, sizeof(size), "%llu",
+		 max_bytes == UINT64_MAX ? 0ULL : (unsigned long long)max_bytes);
+	int res = set(fsfd, "size", size) < 0 ||
+		  syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0 ? -errno : 0;
+	close(fsfd);
+	if (!res)
+		st->max_bytes = max_bytes;
+	/* tmpfs: "too small for current use" (EINVAL), or an unlimited
+	 * instance cannot be limited afterwards */
+	return res == -EINVAL ? -EBUSY : res;
 }
 
 void store_fini(struct store *st)

@@ -16,6 +16,8 @@ struct store {
 /* memfd: memfds even where a private tmpfs could be had. */
 int store_init(struct store *st, uint64_t max_bytes, bool memfd);
 void store_fini(struct store *st);
+/* A new size= for the private tmpfs: -EBUSY below what it holds. */
+int store_set_size(struct store *st, uint64_t max_bytes);
 bool store_limits_itself(const struct store *st);
 int store_create(struct store *st, uint64_t ino, uint64_t generation);
 /* Opens a file made before; -ENOSYS where files cannot be opened again. */

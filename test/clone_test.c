@@ -2,7 +2,9 @@
 /*
  * Worker threads and cloned /dev/fuse descriptors: with threads=2 both
  * workers take requests from their own cloned fd; with noclone_fd they share
- * one descriptor.
+ * one descriptor.  These are facts of the classic transport (requests read
+ * from /dev/fuse fds), so every mount here says uring=off, also under
+ * make check-uring.
  */
 #include "harness.h"
 #include "fuse_util.h"
@@ -35,7 +37,7 @@ TEST_F(clone, threads2_cloned)
 	struct ramfuse *rf = &self->rf;
 	long long fd0, fd1;
 
-	ASSERT_EQ(0, mount_ramfuse(rf, "threads=2,entry_timeout=0,attr_timeout=0"))
+	ASSERT_EQ(0, mount_ramfuse(rf, "uring=off,threads=2,entry_timeout=0,attr_timeout=0"))
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(2, stats_get(rf, "workers"));
 	EXPECT_EQ(1, stats_get(rf, "clone"));
@@ -58,7 +60,7 @@ TEST_F(clone, threads4_all_busy)
 	struct ramfuse *rf = &self->rf;
 	char name[16];
 
-	ASSERT_EQ(0, mount_ramfuse(rf, "threads=4,entry_timeout=0,attr_timeout=0"))
+	ASSERT_EQ(0, mount_ramfuse(rf, "uring=off,threads=4,entry_timeout=0,attr_timeout=0"))
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(4, stats_get(rf, "workers"));
 	EXPECT_EQ(1, stats_get(rf, "clone"));
@@ -78,7 +80,7 @@ TEST_F(clone, noclone_shared_fd)
 	struct ramfuse *rf = &self->rf;
 	long long fd0, fd1;
 
-	ASSERT_EQ(0, mount_ramfuse(rf, "threads=2,noclone_fd,entry_timeout=0,attr_timeout=0"))
+	ASSERT_EQ(0, mount_ramfuse(rf, "uring=off,threads=2,noclone_fd,entry_timeout=0,attr_timeout=0"))
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(0, stats_get(rf, "clone"));
 	EXPECT_EQ(2, stats_get(rf, "workers"));
@@ -102,7 +104,7 @@ TEST_F(clone, stats_refresh_under_load)
 	struct ramfuse *rf = &self->rf;
 	long long seq;
 
-	ASSERT_EQ(0, mount_ramfuse(rf, "threads=2,entry_timeout=0,attr_timeout=0"))
+	ASSERT_EQ(0, mount_ramfuse(rf, "uring=off,threads=2,entry_timeout=0,attr_timeout=0"))
 		TH_LOG("%s", rf->err);
 	ASSERT_EQ(0, stat_load_start(&self->load, rf->mnt, 4, 30000));
 	seq = stats_get(rf, "seq");
@@ -118,7 +120,7 @@ TEST_F(clone, threads1_single)
 {
 	struct ramfuse *rf = &self->rf;
 
-	ASSERT_EQ(0, mount_ramfuse(rf, "threads=1,entry_timeout=0"))
+	ASSERT_EQ(0, mount_ramfuse(rf, "uring=off,threads=1,entry_timeout=0"))
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(1, stats_get(rf, "workers"));
 	ASSERT_EQ(0, stat_load_start(&self->load, rf->mnt, 2, 10000));
@@ -133,7 +135,7 @@ TEST_F(clone, default_threads_online_cpus)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-	ASSERT_EQ(0, mount_ramfuse(&self->rf, NULL)) TH_LOG("%s", self->rf.err);
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, "uring=off")) TH_LOG("%s", self->rf.err);
 	if (cpus > 256)
 		cpus = 256;
 	EXPECT_EQ(cpus, stats_get(&self->rf, "workers"));
@@ -144,7 +146,7 @@ TEST_F(clone, threads256)
 	char p[256];
 	struct stat st;
 
-	ASSERT_EQ(0, mount_ramfuse(&self->rf, "threads=256")) TH_LOG("%s", self->rf.err);
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, "uring=off,threads=256")) TH_LOG("%s", self->rf.err);
 	EXPECT_EQ(256, stats_get(&self->rf, "workers"));
 	EXPECT_LE(0, stats_get(&self->rf, "fd.255"));
 	snprintf(p, sizeof(p), "%s/x", self->rf.mnt);

@@ -381,6 +381,9 @@ TEST_F_TIMEOUT(notify, resend, 40)
 	minor = proto_minor(rf);
 	if (minor < 40)
 		SKIP(return, "FUSE protocol 7.%d: no FUSE_NOTIFY_RESEND before 7.40 (Linux 6.9)", minor);
+	if (rf_on_ring(rf))
+		SKIP(return, "FUSE_NOTIFY_RESEND resends only requests read from /dev/fuse, "
+		     "not those on io_uring queues");
 	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "STATFS:drop:count=1")) TH_LOG("%s", out);
 	pid = fork_clean();
 	ASSERT_LE(0, pid);
@@ -966,6 +969,9 @@ TEST_F(faults, edit_out_header)
 	char out[256], buf[64];
 	long long refused;
 
+	if (rf_on_ring(rf))
+		SKIP(return, "over io_uring the kernel reads no out.len (the length is the "
+		     "commit's payload size)");
 	ASSERT_EQ(0, put_file(rf->mnt, "f", "header"));
 	refused = refreshed(_metadata, rf, "reply.error");
 	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "READ:set=out.len+=1")) TH_LOG("%s", out);
@@ -1063,6 +1069,9 @@ TEST_F(faults, edit_direntplus)
 	long long lookups, forgets;
 	int typed;
 
+	if (rf_on_ring(rf))
+		SKIP(return, "over io_uring (6.18) a READDIRPLUS answered with a bad file "
+		     "type leaves the caller's next getdents blocked: not yet understood");
 	ASSERT_EQ(0, make_files(rf->mnt, "d", 3));
 	ASSERT_EQ(0, CTL(self->sock, out, "notify", "inval_entry", "/d", "file000")) TH_LOG("%s", out);
 	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "READDIRPLUS:set=entry.nodeid=0:count=1"))

@@ -330,9 +330,9 @@ int fuse_raw_attr(const struct fuse_raw *r, uint64_t nodeid,
 void fuse_raw_entry(struct fuse_entry_out *e, uint64_t nodeid, uint32_t mode,
 		    uint64_t size, uint64_t valid);
 
-#ifdef RAMFUSE_TEST_HARNESS_H
+#ifdef FIXTURE /* a kselftest harness (ours or the kernel's) is included */
 /*
- * With test/harness.h (included first): FIXTURE(fname) holding one bare
+ * With a kselftest harness included first: FIXTURE(fname) holding one bare
  * mount, self->r, INIT not yet answered.  Skips without root or
  * /dev/fuse; the teardown is fuse_raw_teardown().
  */

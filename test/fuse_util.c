@@ -421,11 +421,22 @@ static int wait_stats_pid(struct ramfuse *rf, pid_t child)
 	return 0;
 }
 
+/* $RAMFUSE_EXTRA_OPTS (e.g. uring=on) goes before the test's own options,
+ * so that a test that needs a setting keeps it. */
 static void build_opts(char *buf, size_t len, const struct ramfuse *rf,
 		       const char *opts)
 {
-	snprintf(buf, len, "stats=%s%s%s", rf->stats,
-		 opts && *opts ? "," : "", opts ? opts : "");
+	const char *extra = rf_extra_opts();
+
+	snprintf(buf, len, "stats=%s%s%s%s%s", rf->stats, *extra ? "," : "",
+		 extra, opts && *opts ? "," : "", opts ? opts : "");
+}
+
+const char *rf_extra_opts(void)
+{
+	const char *e = getenv("RAMFUSE_EXTRA_OPTS");
+
+	return e ? e : "";
 }
 
 int mount_ramfuse_args(struct ramfuse *rf, const char *const extra_args[],
@@ -756,6 +767,13 @@ int stats_get_str(const struct ramfuse *rf, const char *name, char *out,
 		}
 	}
 	return -1;
+}
+
+bool rf_on_ring(const struct ramfuse *rf)
+{
+	char t[32];
+
+	return stats_get_str(rf, "transport", t, sizeof(t)) == 0 && !strcmp(t, "uring");
 }
 
 long long stats_get(const struct ramfuse *rf, const char *name)

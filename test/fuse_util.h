@@ -57,6 +57,10 @@ int mount_ramfuse(struct ramfuse *rf, const char *opts);
 int mount_ramfuse_args(struct ramfuse *rf, const char *const extra_args[],
 		       const char *opts);
 
+/* $RAMFUSE_EXTRA_OPTS, which every mount above adds to its options ("" if
+ * unset): make check-uring runs the suite with uring=on. */
+const char *rf_extra_opts(void);
+
 /* Foreground mount: flag is "-f" or "-d"; we fork the daemon ourselves,
  * rf->child is its pid and umount_ramfuse() collects its exit status. */
 int mount_ramfuse_fg(struct ramfuse *rf, const char *flag, const char *opts);
@@ -98,6 +102,8 @@ long long stats_wait_le(struct ramfuse *rf, const char *name, long long max,
 /* the raw value text of line "name ..." into buf; 0, or -1 if absent */
 int stats_get_str(const struct ramfuse *rf, const char *name, char *buf,
 		  size_t len);
+/* true when the mount serves over FUSE-over-io_uring (stats "transport uring") */
+bool rf_on_ring(const struct ramfuse *rf);
 /* Sum of op.NAME over the names given (NULL-terminated). */
 long long stats_sum(const struct ramfuse *rf, const char *const names[]);
 
@@ -195,7 +201,7 @@ void coarse_clock_tick(void);
 ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off);
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off);
 
-#ifdef RAMFUSE_TEST_HARNESS_H
+#ifdef FIXTURE /* a kselftest harness (ours or the kernel's) is included */
 /*
  * A ready-made fixture: FIXTURE(name) holding one mounted ramfuse
  * (self->rf), with variants threads1 and threads2.  Each setup mounts

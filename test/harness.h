@@ -50,6 +50,14 @@
  * "binary.fixture[.variant].test" contains one of them.
  *
  * Exit status: 0 when no test failed (skips are fine), 1 otherwise.
+ *
+ * kselftest.h (included here, as the kernel's harness includes its own)
+ * brings what the kernel's kselftest.h offers tests: ksft_print_msg(),
+ * ksft_test_result_*(), ksft_exit_*(), ARRAY_SIZE, KSFT_* ...  Tests
+ * written for either harness build with the other (make kselftest-compat):
+ * give an ASSERT/EXPECT that is the body of an if/for/while braces, use
+ * no harness internals (_metadata->results, ...), and TEST_F_TIMEOUT
+ * rather than TEST_TIMEOUT (ours only).
  */
 #ifndef RAMFUSE_TEST_HARNESS_H
 #define RAMFUSE_TEST_HARNESS_H
@@ -71,11 +79,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KSFT_PASS  0
-#define KSFT_FAIL  1
-#define KSFT_XFAIL 2
-#define KSFT_XPASS 3
-#define KSFT_SKIP  4
+#include "kselftest.h"	/* KSFT_* exit codes, ksft_print_msg(), ARRAY_SIZE, ... */
 
 #define TH_DEFAULT_TIMEOUT 30
 #define TH_REASON_MAX 512

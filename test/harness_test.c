@@ -184,9 +184,13 @@ FIXTURE_TEARDOWN(innerstuck)
 	snprintf(p, sizeof(p), "%s/abort", self->conn);
 	if (self->conn[0])
 		write_str(p, "1");
+	if (self->fusectl_ours) { /* conn_dir's own mount, in rf.base */
+		char ctl[RF_PATH];
+
+		fusectl_path(&self->rf, ctl, sizeof(ctl));
+		umount2(ctl, MNT_DETACH);
+	}
 	rf_cleanup(&self->rf);
-	if (self->fusectl_ours)
-		umount2(FUSECTL, MNT_DETACH);
 }
 
 TEST_F_TIMEOUT(innerstuck, stuck, 2)

@@ -106,38 +106,47 @@ pid_t start_kid(pid_t *kids, enum kid_op op, const char *path)
 }
 
 /*
- * The fusectl directory of rf's connection into dir; mounts fusectl when it
- * is not mounted (and sets *ours).  0, or -1 with the reason in why.
+ * The fusectl directory of rf's connection into dir, in a fusectl mount of
+ * our own (rf->base/fusectl, *ours set): /sys/fs/fuse/connections may be
+ * mounted and unmounted by tests running beside us.  0, or -1 with the
+ * reason in why.
  */
 int conn_dir(const struct ramfuse *rf, int *ours, char *dir, size_t len,
 	     char *why, size_t wlen)
 {
 	struct mountinfo mi;
 	struct stat st;
+	char ctl[RF_PATH];
 	int n = mountinfo_get(rf->mnt, &mi) ? -1 : (int)mi.minor;
 
 	if (n < 0) {
 		snprintf(why, wlen, "%s not in mountinfo", rf->mnt);
 		return -1;
 	}
-	snprintf(dir, len, FUSECTL "/%d", n);
-	if (stat(dir, &st) == 0)
-		return 0;
-	if (stat(FUSECTL, &st) < 0) {
-		snprintf(why, wlen, FUSECTL ": %s (no fusectl in this kernel)",
-			 strerror(errno));
-		return -1;
+	fusectl_path(rf, ctl, sizeof(ctl));
+	if (!*ours) {
+		if (mkdir(ctl, 0700) < 0 && errno != EEXIST) {
+			snprintf(why, wlen, "%s: %s", ctl, strerror(errno));
+			return -1;
+		}
+		if (mount("fusectl", ctl, "fusectl", 0, NULL) < 0) {
+			snprintf(why, wlen, "mount -t fusectl: %s%s", strerror(errno),
+				 errno == ENODEV ? " (no fusectl in this kernel)" : "");
+			return -1;
+		}
+		*ours = 1;
 	}
-	if (mount("none", FUSECTL, "fusectl", 0, NULL) < 0) {
-		snprintf(why, wlen, "mount -t fusectl: %s", strerror(errno));
-		return -1;
-	}
-	*ours = 1;
+	snprintf(dir, len, "%s/%d", ctl, n);
 	if (stat(dir, &st) < 0) {
 		snprintf(why, wlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+void fusectl_path(const struct ramfuse *rf, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/fusectl", rf->base);
 }
 
 long long read_num(const char *path)

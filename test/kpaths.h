@@ -23,7 +23,6 @@
 #include "fuse_util.h"
 
 #define NKIDS 72
-#define FUSECTL "/sys/fs/fuse/connections"
 
 /* everything a test may leave behind, as plain data */
 #define KP_DATA			\
@@ -40,11 +39,14 @@ int reap(pid_t *kids, pid_t pid, int ms);
 bool kid_running(pid_t pid);
 void kill_kids(pid_t *kids, int ms);
 /*
- * The fusectl directory of rf's connection into dir; mounts fusectl when it
- * is not mounted (and sets *ours).  0, or -1 with the reason in why.
+ * The fusectl directory of rf's connection into dir, in a fusectl mount of
+ * our own (fusectl_path(), *ours set): tests running beside us may mount
+ * and unmount /sys/fs/fuse/connections.  0, or -1 with the reason in why.
  */
 int conn_dir(const struct ramfuse *rf, int *ours, char *dir, size_t len,
 	     char *why, size_t wlen);
+/* where conn_dir() mounts fusectl: rf->base/fusectl */
+void fusectl_path(const struct ramfuse *rf, char *buf, size_t len);
 long long read_num(const char *path);
 int write_str(const char *path, const char *s);
 /* mount "threads=N[,more]" */
@@ -76,13 +78,16 @@ static inline void teardown(struct __test_metadata *_metadata, struct ramfuse *r
 	for (int i = 0; i < NKIDS; i++)
 		if (kids[i] > 0)
 			kill(kids[i], SIGKILL);
-	EXPECT_EQ(0, rf_cleanup(rf)) TH_LOG("%s", rf->err);
-	kill_kids(kids, 3000);
-	if (*fusectl_ours) {
-		if (umount2(FUSECTL, 0))
-			umount2(FUSECTL, MNT_DETACH);
+	if (*fusectl_ours) { /* before rf_cleanup removes rf->base */
+		char ctl[RF_PATH];
+
+		fusectl_path(rf, ctl, sizeof(ctl));
+		if (umount2(ctl, 0))
+			umount2(ctl, MNT_DETACH);
 		*fusectl_ours = 0;
 	}
+	EXPECT_EQ(0, rf_cleanup(rf)) TH_LOG("%s", rf->err);
+	kill_kids(kids, 3000);
 }
 
 #define KP_FIXTURE(fname)						\

@@ -59,7 +59,7 @@ TEST_F_TIMEOUT(retry, eintr, 20)
 /*
  * -o nonblock: reads of an empty queue fail EAGAIN and the worker waits in
  * poll(2).  Under load (a process stat()ing fast) the count grows, and
- * every call is answered.
+ * every call is answered.  Reads are the classic transport's: uring=off.
  */
 TEST_F_TIMEOUT(retry, eagain, 20)
 {
@@ -68,7 +68,7 @@ TEST_F_TIMEOUT(retry, eagain, 20)
 	pid_t kid;
 
 	ASSERT_EQ(0, kp_mount(rf, variant->threads,
-			      "nonblock,entry_timeout=0,attr_timeout=0"))
+			      "uring=off,nonblock,entry_timeout=0,attr_timeout=0"))
 		TH_LOG("%s", rf->err);
 	base = refreshed(_metadata, rf, "retry.EAGAIN");
 	ops0 = stats_get(rf, "op.LOOKUP");
@@ -111,7 +111,8 @@ TEST_F_TIMEOUT(retry, eagain, 20)
  * gone and read reports ENODEV/ECONNABORTED instead.  So we assert what is
  * observable: the killed callers die at once, none of their requests
  * reaches the daemon (op.STATFS counts only the busy ones), retry.ENOENT
- * stays 0, and the next STATFS is served.
+ * stays 0, and the next STATFS is served.  About the classic transport's
+ * input queue and reads: uring=off (uring_test has the ring's case).
  */
 TEST_F_TIMEOUT(retry, enoent_killed_pending, 20)
 {
@@ -123,8 +124,9 @@ TEST_F_TIMEOUT(retry, enoent_killed_pending, 20)
 	long long w, t_busy;
 
 	/* the delay must outlast queueing and killing 16 callers: ~30 ms
-	 * under TCG (logged below) */
-	snprintf(opts, sizeof(opts), "fault=STATFS:delay=600:count=%d", n);
+	 * under TCG alone (logged below), over 600 ms with a second binary
+	 * running beside this one in the VM */
+	snprintf(opts, sizeof(opts), "uring=off,fault=STATFS:delay=2000:count=%d", n);
 	ASSERT_EQ(0, kp_mount(rf, n, opts)) TH_LOG("%s", rf->err);
 	if (conn_dir(rf, &self->fusectl_ours, dir, sizeof(dir), why, sizeof(why)) == 0) {
 		snprintf(wpath, sizeof(wpath), "%s/waiting", dir);
@@ -156,17 +158,19 @@ TEST_F_TIMEOUT(retry, enoent_killed_pending, 20)
 	}
 	for (int i = 0; i < 16; i++)
 		kill(queued[i], SIGKILL);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 16; i++) {
 		EXPECT_EQ(128 + SIGKILL, reap(self->kids, queued[i], 1000))
 			TH_LOG("queued caller %d did not die at once", i);
+	}
 	if (waiting_ok) {
 		w = read_num(wpath);
 		EXPECT_EQ(n, w) TH_LOG("fusectl waiting %lld after the kills", w);
 	}
 	TH_LOG("16 callers queued and killed %lld ms after the workers got busy",
 	       now_ms() - t_busy);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_EQ(0, reap(self->kids, busy[i], 6000));
+	}
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	EXPECT_EQ(n, stats_get(rf, "op.STATFS")) TH_LOG("a killed caller's request was delivered");
 	EXPECT_EQ(n, stats_get(rf, "fault.hits"));
@@ -182,14 +186,14 @@ TEST_F_TIMEOUT(retry, enoent_killed_pending, 20)
 KP_FIXTURE(chan)
 
 /* threads=4 under 8 processes of load: requests come in on several
- * cloned fds */
+ * cloned fds (the classic transport's: uring=off) */
 TEST_F_TIMEOUT(chan, cloned_parallel, 20)
 {
 	struct ramfuse *rf = &self->rf;
 	struct stat_load load = { .n = 0 };
 	int busy;
 
-	ASSERT_EQ(0, kp_mount(rf, 4, "entry_timeout=0,attr_timeout=0")) TH_LOG("%s", rf->err);
+	ASSERT_EQ(0, kp_mount(rf, 4, "uring=off,entry_timeout=0,attr_timeout=0")) TH_LOG("%s", rf->err);
 	EXPECT_EQ(1, stats_get(rf, "clone"));
 	/* load until all four fds served requests (3 s at most) */
 	ASSERT_EQ(0, stat_load_start(&load, rf->mnt, 8, 10000));
@@ -253,7 +257,7 @@ TEST_F_TIMEOUT(chan, clone_refused_falls_back, 20)
 	char log[65536];
 	int fds[8], n, busy;
 
-	ASSERT_EQ(0, kp_mount_fg(rf, "-d", 2, "fault=CLONE:error=EINVAL,entry_timeout=0"))
+	ASSERT_EQ(0, kp_mount_fg(rf, "-d", 2, "uring=off,fault=CLONE:error=EINVAL,entry_timeout=0"))
 		TH_LOG("%s", rf->err);
 	EXPECT_EQ(0, stats_get(rf, "clone"));
 	EXPECT_EQ(2, stats_get(rf, "workers"));
@@ -272,7 +276,7 @@ TEST_F_TIMEOUT(chan, clone_refused_falls_back, 20)
 	EXPECT_EQ(0, rf_cleanup(rf)) TH_LOG("%s", rf->err);
 
 	/* and the control: cloned fds show up as different numbers */
-	ASSERT_EQ(0, kp_mount_fg(rf, "-d", 2, "entry_timeout=0")) TH_LOG("%s", rf->err);
+	ASSERT_EQ(0, kp_mount_fg(rf, "-d", 2, "uring=off,entry_timeout=0")) TH_LOG("%s", rf->err);
 	EXPECT_EQ(1, stats_get(rf, "clone"));
 	ASSERT_EQ(0, stat_load_start(&load, rf->mnt, 4, 10000));
 	busy = stats_wait_fds(rf, 2, 1, 3000);

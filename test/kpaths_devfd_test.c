@@ -416,16 +416,18 @@ TEST_F_TIMEOUT(held, abort_ends_callers, 30)
 	kid[0] = start_kid(self->kids, KID_STATFS, rf->mnt);
 	kid[1] = start_kid(self->kids, KID_MKDIR, p);
 	kid[2] = start_kid(self->kids, KID_STATFS, rf->mnt);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		ASSERT_LT(0, kid[i]);
+	}
 	ASSERT_LE(2, stats_wait_ge(rf, "op.STATFS", 2, WAIT_MS));
 	ASSERT_LE(1, stats_wait_ge(rf, "op.MKDIR", 1, WAIT_MS));
 	ASSERT_LE(3, stats_wait_ge(rf, "fault.hits", 3, WAIT_MS));
 	snprintf(p, sizeof(p), "%s/waiting", dir);
 	EXPECT_LE(3, read_num(p)) TH_LOG("fusectl waiting %lld", read_num(p));
 	sleep_ms(200);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		ASSERT_TRUE(kid_running(kid[i])) TH_LOG("caller %d ended unanswered", i);
+	}
 	/* an unmount now must not wait for them: the mount is busy */
 	um = fork_clean();
 	if (um == 0)

@@ -30,8 +30,9 @@ TEST_F_TIMEOUT(faults, badunique, 20)
 		TH_LOG("%s", rf->err);
 	e0 = refreshed(_metadata, rf, "reply.error");
 	g0 = stats_get(rf, "op.GETATTR");
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		ASSERT_EQ(0, stat(rf->mnt, &st)) TH_LOG("stat: %s", strerror(errno));
+	}
 	ASSERT_TRUE(S_ISDIR(st.st_mode));
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	EXPECT_LT(g0, stats_get(rf, "op.GETATTR"));
@@ -56,11 +57,19 @@ TEST_F_TIMEOUT(faults, open_short, 20)
 	errno = 0;
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	EXPECT_EQ(-1, fd);
-	EXPECT_EQ(EIO, errno) TH_LOG("open with a short reply: %s", strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	/* counted after the refused write returns: maybe after the caller */
-	EXPECT_EQ(e0 + 1, stats_wait_ge(rf, "reply.error", e0 + 1, 2000));
+	if (rf_on_ring(rf)) {
+		/* the ring's commit carries no length check of its own: the
+		 * kernel ends the request with the copy's EINVAL and tells
+		 * the daemon nothing */
+		EXPECT_EQ(EINVAL, errno) TH_LOG("open with a short reply: %s", strerror(errno));
+		ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
+	} else {
+		EXPECT_EQ(EIO, errno) TH_LOG("open with a short reply: %s", strerror(errno));
+		/* counted after the refused write returns: maybe after the caller */
+		EXPECT_EQ(e0 + 1, stats_wait_ge(rf, "reply.error", e0 + 1, 2000));
+	}
 	EXPECT_EQ(1, stats_get(rf, "op.OPEN"));
 	still_serves(_metadata, rf, "short");
 }
@@ -79,6 +88,9 @@ TEST_F_TIMEOUT(faults, open_refused_not_leaked, 20)
 	long long base, v;
 
 	ASSERT_EQ(0, kp_mount(rf, variant->threads, "fault=OPEN:short")) TH_LOG("%s", rf->err);
+	if (rf_on_ring(rf))
+		SKIP(return, "over io_uring the kernel does not tell the daemon that it "
+		     "refused a reply: the open cannot be undone");
 	ASSERT_EQ(0, drop_caches(2));
 	base = refreshed(_metadata, rf, "inodes");
 	snprintf(p, sizeof(p), "%s/f", rf->mnt);

@@ -143,10 +143,11 @@ static void getdents_small(struct __test_metadata *_metadata, struct ramfuse *rf
 			EXPECT_EQ(0, lost) TH_LOG("first: " NAME_FMT, first_bad);
 			EXPECT_EQ(0, twice) TH_LOG("first: " NAME_FMT, first_bad);
 			/* a pass makes about n / k calls, each asking the daemon */
-			if (plus)
+			if (plus) {
 				EXPECT_LE(n / k / 2, stats_get(rf, "op.READDIRPLUS") - rdp0);
-			else
+			} else {
 				EXPECT_LE(n / k / 2, stats_get(rf, "op.READDIR") - rd0);
+			}
 		}
 	}
 	for (int i = 0; i < n; i++) {

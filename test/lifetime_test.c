@@ -54,8 +54,9 @@ TEST_F(life, forget_returns_to_baseline)
 			snprintf(p, sizeof(p), "%s/d%d/f%d", rf->mnt, d, i);
 			fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
 			ASSERT_LE(0, fd) TH_LOG("%s: %s", p, strerror(errno));
-			if (i % 7 == 0)
+			if (i % 7 == 0) {
 				EXPECT_EQ(3, write(fd, "xyz", 3));
+			}
 			close(fd);
 		}
 	}

@@ -103,8 +103,9 @@ TEST_F(mnt, daemonized)
 		"retry.EAGAIN", "retry.ENOENT", "backing.open", "backing.close",
 		"inodes", "bytes", NULL
 	};
-	for (int i = 0; others[i]; i++)
+	for (int i = 0; others[i]; i++) {
 		EXPECT_LE(0, stats_get(rf, others[i])) TH_LOG("no line %s", others[i]);
+	}
 	EXPECT_EQ(1, stats_get(rf, "inodes"));
 	EXPECT_EQ(0, stats_get(rf, "bytes"));
 
@@ -204,6 +205,12 @@ TEST_F(mnt, foreground_sigterm)
 TEST_F(mnt, foreground_sigint)
 {
 	fg_signal(_metadata, &self->rf, SIGINT);
+}
+
+/* SIGHUP means what SIGTERM means (README): unmount and exit 0 */
+TEST_F(mnt, foreground_sighup)
+{
+	fg_signal(_metadata, &self->rf, SIGHUP);
 }
 
 TEST_F(mnt, foreground_usable)
@@ -324,7 +331,7 @@ TEST_F(mnt, mount_t)
 	ASSERT_NE(NULL, realpath(ramfuse_path(), target));
 	if (realpath(sbin_link, cur)) {
 		if (strcmp(cur, target))
-			SKIP(return, "%s exists and is not this ramfuse (%s)",
+			SKIP(return, "%s exists and is not this ramfuse (%.200s)",
 			     sbin_link, cur);
 	} else {
 		if (symlink(target, sbin_link))

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 
 #define FUSE_DO_READDIRPLUS (1ULL << 13)
 
@@ -378,8 +379,8 @@ TEST_F(cmp, script_tmpfs_then_ramfuse)
 {
 	ASSERT_EQ(0, tmpfs_mount(self->tmpfs, sizeof(self->tmpfs), "size=16m"))
 		TH_LOG("tmpfs: %s", strerror(errno));
+	/* a failure here names "tmpfs": the script is wrong, not ramfuse */
 	fs_script(_metadata, self->tmpfs, "tmpfs");
-	ASSERT_EQ(0, _metadata->results->failed) TH_LOG("the script fails on tmpfs already");
 	ASSERT_EQ(0, mount_ramfuse(&self->rf, NULL)) TH_LOG("%s", self->rf.err);
 	fs_script(_metadata, self->rf.mnt, "ramfuse");
 }
@@ -498,8 +499,7 @@ static void links_script(struct __test_metadata *_metadata, const char *root,
 TEST_F(cmp, links_and_renames)
 {
 	ASSERT_EQ(0, tmpfs_mount(self->tmpfs, sizeof(self->tmpfs), "size=16m"));
-	links_script(_metadata, self->tmpfs, "tmpfs");
-	ASSERT_EQ(0, _metadata->results->failed) TH_LOG("fails on tmpfs already");
+	links_script(_metadata, self->tmpfs, "tmpfs"); /* failures name "tmpfs" */
 	ASSERT_EQ(0, mount_ramfuse(&self->rf, NULL)) TH_LOG("%s", self->rf.err);
 	links_script(_metadata, self->rf.mnt, "ramfuse");
 }
@@ -567,8 +567,9 @@ TEST_F(ops, readdir_many)
 	EXPECT_EQ(0, errno);
 	EXPECT_EQ(2, dots);
 	EXPECT_EQ(NENT, n);
-	for (int i = 0; i < NENT; i++)
+	for (int i = 0; i < NENT; i++) {
 		EXPECT_EQ(1, seen[i]) TH_LOG("entry-%04d missing", i);
+	}
 	SEEN(plus ? "op.READDIRPLUS" : "op.READDIR");
 
 	/* seekdir back into the middle continues where we were */
@@ -711,8 +712,9 @@ TEST_F(cmp, size_enforced)
 	free(buf);
 	close(fd);
 	EXPECT_GT(2 << 20, n) TH_LOG("wrote 2 MiB into size=1m");
-	if (n < 0)
+	if (n < 0) {
 		EXPECT_EQ(ENOSPC, e) TH_LOG("%s", strerror(e));
+	}
 	EXPECT_EQ(0, unlink(p));
 }
 

@@ -227,13 +227,36 @@ TEST_F(opt, mountpoint_not_a_directory)
 
 TEST_F(opt, help_and_version)
 {
-	char out[4096];
-	const char *h[] = { "-h", NULL }, *v[] = { "-V", NULL };
+	/* every option README's table and the parser know, by name */
+	static const char *const names[] = {
+		"size=", "nr_inodes=", "mode=", "uid=", "gid=", "allow_other",
+		"default_permissions", "nodefault_permissions", "max_read=",
+		"fsname=", "subtype=", "threads=", "noclone_fd", "clone_fd",
+		"entry_timeout=", "attr_timeout=", "passthrough=", "stats=",
+		"fault=", "nonblock", "log=", "root ", "populate=", "control=", "ro ", "noexec", "lazytime", "defaults",
+		"_netdev", "x-*", "comment=", "--help", "--version",
+		"--foreground", "--debug",
+	};
+	static const char *const forms[][2] = {
+		{ "-h", "usage" }, { "--help", "usage" },
+		{ "-V", "ramfuse " }, { "--version", "ramfuse " },
+	};
+	char out[8192];
 
-	EXPECT_EQ(0, run_ramfuse(_metadata, &self->rf, h, false, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "usage")) TH_LOG("%s", out);
-	EXPECT_EQ(0, run_ramfuse(_metadata, &self->rf, v, false, out, sizeof(out)));
-	EXPECT_NE(NULL, strstr(out, "ramfuse")) TH_LOG("%s", out);
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		const char *a[] = { forms[i][0], NULL };
+
+		EXPECT_EQ(0, run_ramfuse(_metadata, &self->rf, a, false, out, sizeof(out)))
+			TH_LOG("%s: %s", forms[i][0], out);
+		EXPECT_NE(NULL, strstr(out, forms[i][1])) TH_LOG("%s: %s", forms[i][0], out);
+	}
+	const char *h[] = { "--help", NULL }, *bad[] = { "--bogus", NULL };
+	ASSERT_EQ(0, run_ramfuse(_metadata, &self->rf, h, false, out, sizeof(out)));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		EXPECT_NE(NULL, strstr(out, names[i])) TH_LOG("--help lacks %s", names[i]);
+	}
+	EXPECT_EQ(2, run_ramfuse(_metadata, &self->rf, bad, false, out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "--bogus")) TH_LOG("%s", out);
 }
 
 TEST_F(opt, mode_uid_gid)
@@ -382,14 +405,17 @@ TEST_F(opt, debug_log)
 	EXPECT_NE(NULL, strstr(log, "INIT")) TH_LOG("%s", log);
 	EXPECT_NE(NULL, strstr(log, " LOOKUP ")) TH_LOG("%s", log);
 	{
-		/* one request line per request: "ramfuse: fd N unique N OP ..." */
+		/* one request line per request: "ramfuse: fd N unique N OP ...",
+		 * or "ramfuse: q N unique ..." when a ring queue served it */
 		const char *l = strstr(log, " LOOKUP ");
 		const char *bol = l;
 
 		while (bol && bol > log && bol[-1] != '\n')
 			bol--;
 		if (bol) {
-			EXPECT_EQ(0, strncmp(bol, "ramfuse: fd ", 12)) TH_LOG("%.80s", bol);
+			EXPECT_EQ(0, strncmp(bol, rf_on_ring(&self->rf) ? "ramfuse: q " :
+					     "ramfuse: fd ", rf_on_ring(&self->rf) ? 11 : 12))
+				TH_LOG("%.80s", bol);
 			EXPECT_TRUE(strstr(bol, " unique ") && strstr(bol, " unique ") < l)
 				TH_LOG("%.80s", bol);
 		}

@@ -442,10 +442,11 @@ static void check_backing_balanced(struct __test_metadata *_metadata,
 	EXPECT_EQ(opened, closed)
 		TH_LOG("%s: backing ids leaked: %lld opened, %lld closed", what,
 		       opened, closed);
-	if (passthrough)
+	if (passthrough) {
 		EXPECT_LT(0, opened) TH_LOG("%s: no backing id was ever opened", what);
-	else
+	} else {
 		EXPECT_EQ(0, opened) TH_LOG("%s: backing ids with passthrough=off", what);
+	}
 }
 
 /* A 64 MiB file written and read back: the data path in either mode. */
@@ -711,9 +712,10 @@ TEST_F(pt, attr_coherence)
 			       got[s].size, got[s].blocks,
 			       s && !ts_eq(got[s].mtime, got[s - 1].mtime) ? "new" : "-");
 	}
-	if (variant->passthrough)
+	if (variant->passthrough) {
 		EXPECT_EQ(0, stat_now(_metadata, &self->rf, "op.WRITE"))
 			TH_LOG("writes reached the daemon with passthrough=on");
+	}
 	check_backing_balanced(_metadata, &self->rf, variant->passthrough,
 			       "after the attribute steps");
 }
@@ -1097,12 +1099,13 @@ TEST_F(mode, passthrough_on_unsupported)
 	EXPECT_FALSE(self->rf.mounted) TH_LOG("a mount was left at %s", self->rf.mnt);
 	EXPECT_NE(NULL, strstr(out, "passthrough=on"))
 		TH_LOG("message does not name the option: \"%s\"", out);
-	if (self->probe.minor < PASSTHROUGH_MINOR)
+	if (self->probe.minor < PASSTHROUGH_MINOR) {
 		EXPECT_NE(NULL, strstr(out, "does not offer FUSE_PASSTHROUGH"))
 			TH_LOG("message does not say why: \"%s\"", out);
-	else
+	} else {
 		EXPECT_TRUE(strstr(out, "FUSE_PASSTHROUGH") || strstr(out, "CAP_SYS_ADMIN"))
 			TH_LOG("message does not say why: \"%s\"", out);
+	}
 }
 
 /* passthrough=auto uses passthrough exactly where the kernel offers it,
@@ -1120,9 +1123,10 @@ TEST_F(mode, auto_follows_kernel)
 	write_pattern(_metadata, fd, 0, 4 * MiB, 9);
 	EXPECT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
 	EXPECT_PATTERN(fd, 0, 4 * MiB, 9, "auto");
-	if (self->probe.passthrough)
+	if (self->probe.passthrough) {
 		EXPECT_LT(0, stat_now(_metadata, &self->rf, "backing.open"))
 			TH_LOG("auto with passthrough offered opened no backing id");
+	}
 	EXPECT_EQ(0, close(fd));
 	check_rw_ops(_metadata, &self->rf, self->probe.passthrough, "auto");
 	check_backing_balanced(_metadata, &self->rf, self->probe.passthrough, "auto");

@@ -13,7 +13,20 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-TEST_TIMEOUT(shell_reproducers, 120)
+/* a fixture only for the timeout: the kernel's harness has no TEST_TIMEOUT */
+FIXTURE(sh) {
+	int unused;
+};
+
+FIXTURE_SETUP(sh)
+{
+}
+
+FIXTURE_TEARDOWN(sh)
+{
+}
+
+TEST_F_TIMEOUT(sh, shell_reproducers, 120)
 {
 	static char out[8192];
 	char dir[512], script[1024], why[256];

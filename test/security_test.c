@@ -439,9 +439,10 @@ TEST_F(sec, permissions_as_the_kernel)
 
 		ASSERT_LE(0, fd);
 		close(fd);
-		if (user_xattrs)
+		if (user_xattrs) {
 			ASSERT_EQ(0, setxattr(P(r, "secret"), "user.a", "x", 1, 0))
 				TH_LOG("%s", fsname[k]);
+		}
 		ASSERT_EQ(0, chown(P(r, "secret"), 1001, 1001));
 		fd = open(P(r, "ro"), O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
 		ASSERT_LE(0, fd);

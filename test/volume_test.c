@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
 
@@ -247,8 +248,9 @@ TEST_F(vol, connection_end_releases_opens)
 			struct stat st;
 			snprintf(n, sizeof(n), "f%d", i);
 			P(p, m, n);
-			if (cycle == 0)
+			if (cycle == 0) {
 				ASSERT_EQ(0, mknod(p, S_IFREG | 0600, 0));
+			}
 			ASSERT_EQ(0, stat(p, &st));
 		}
 		ASSERT_EQ(0, umount2(m, 0));
@@ -395,8 +397,9 @@ TEST_F(vol, mount_helper_contract)
 		EXPECT_STREQ(src, mi.source);
 		EXPECT_TRUE(opt_has(mi.mnt_opts, "noexec"));
 		P(p, self->mnt2, "cycled");
-		if (cycle == 0)
+		if (cycle == 0) {
 			ASSERT_EQ(0, mknod(p, S_IFREG | 0600, 0));
+		}
 		EXPECT_EQ(0, access(p, F_OK)) TH_LOG("cycle %d", cycle);
 		if (cycle == 1) {
 			const char *re[] = { "mount.fuse.ramfuse", src, self->mnt2, "-o",

@@ -22,6 +22,8 @@
  *	ramfuse.testdir=DIR	test directory (default /test)
  *	ramfuse.env.NAME=VALUE	NAME=VALUE in the runner's environment
  *				(a later one for the same NAME wins)
+ *	ramfuse.uring=1		switch the kernel's FUSE over io_uring on
+ *				(enable_uring; Linux 6.14+, CONFIG_FUSE_IO_URING)
  *	ramfuse.coverage=1	zero the kernel's gcov counters before the
  *				suite; after it, print fs/fuse's .gcda files
  *				(vm/run --coverage reads them back):
@@ -70,6 +72,7 @@ struct options {
 	long timeout;		/* seconds, 0 = none */
 	char *env[MAX_ENV + 1];	/* ramfuse.env.NAME=VALUE, NULL-terminated */
 	int nenv;
+	bool uring;		/* ramfuse.uring=1 */
 	bool coverage;
 };
 
@@ -218,6 +221,20 @@ static bool setup_fuse(void)
 	return true;
 }
 
+/* The guest is ours alone: the parameter stays on until power-off. */
+static void enable_uring(void)
+{
+	const char *p = "/sys/module/fuse/parameters/enable_uring";
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "Y", 1) != 1)
+		say("ramfuse.uring=1: %s: %s", p, fd < 0 && errno == ENOENT
+		    ? "no FUSE over io_uring in this kernel" : strerror(errno));
+	else
+		say("FUSE over io_uring switched on (enable_uring=Y)");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void copy_opt(char *dst, size_t size, const char *val, const char *key)
 {
 	if (strlen(val) >= size) {
@@ -251,6 +268,8 @@ static void set_option(struct options *o, const char *arg)
 			say("ignoring ramfuse.timeout=%s: not a number of seconds", val);
 		else
 			o->timeout = t;
+	} else if (klen == 5 && !strncmp(key, "uring", 5)) {
+		o->uring = !strcmp(val, "1");
 	} else if (klen == 8 && !strncmp(key, "coverage", 8)) {
 		o->coverage = !strcmp(val, "1");
 	} else if (klen > 4 && !strncmp(key, "env.", 4)) {
@@ -540,6 +559,8 @@ int main(int argc, char **argv)
 
 	if (!setup_fuse())
 		finish(RES_ERROR, 0);
+	if (o.uring)
+		enable_uring();
 	if (access(o.runner, X_OK) != 0) {
 		say("no test runner at %s: %s", o.runner, strerror(errno));
 		finish(RES_ERROR, 0);

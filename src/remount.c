@@ -1,0 +1,88 @@
+/* mount -o remount: what can change while mounted.  The kernel keeps the
+ * mount's flags (ro, nosuid, ...); size=, nr_inodes=, mode=, uid= and gid=
+ * reach the daemon through its control socket ("remount OPTIONS"). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "opts.h"
+#include "remount.h"
+
+static const char *const live[] = { "size", "nr_inodes", "mode", "uid", "gid" };
+/* what mount(8) passes from mountinfo, the kernel's own */
+static const char *const kernels[] = { "remount", "user_id", "group_id", "rootmode", "fd",
+				       "default_permissions", "allow_other", "max_read",
+				       "blksize", "fsname", "subtype" };
+
+static int find(const char *const *names, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len && !memcmp(names[i], name, len))
+			return (int)i;
+	return -1;
+}
+
+bool remount_known(const char *opt)
+{
+	size_t len = strcspn(opt, "=");
+	return opts_is_generic(opt) || find(live, 5, opt, len) >= 0 ||
+	       find(kernels, sizeof(kernels) / sizeof(kernels[0]), opt, len) >= 0;
+}
+
+bool remount_has_live(const char *list)
+{
+	for (const char *t = list; *t; t += strcspn(t, ",") + (t[strcspn(t, ",")] != 0))
+		if (find(live, 5, t, strcspn(t, "=,")) >= 0)
+			return true;
+	return false;
+}
+
+int remount_apply(struct memfs *fs, const char *list, char *err, size_t errlen)
+{
+	char *copy = strdup(list), *livelist = calloc(1, strlen(list) + 1), *save = NULL;
+	bool given[5] = { false };
+	int res = copy && livelist ? 0 : -ENOMEM;
+	for (char *t = res ? NULL : strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t len = strcspn(t, "=");
+		int i = find(live, 5, t, len);
+		if (i >= 0) {
+			given[i] = true;
+			if (*livelist)
+				strcat(livelist, ",");
+			strcat(livelist, t);
+		} else if (find(kernels, sizeof(kernels) / sizeof(kernels[0]), t, len) < 0 &&
+			   !opts_is_generic(t)) {
+			snprintf(err, errlen, "'%s' cannot change on remount (only size=, nr_inodes=, "
+				 "mode=, uid=, gid= and mount flags)", t);
+			res = -EINVAL;
+			break;
+		}
+	}
+	struct options o;
+	opts_defaults(&o);
+	if (!res && (res = opts_parse(&o, livelist, err, errlen)) == 0) {
+		res = memfs_set_limits(fs, given[0] ? &o.size : NULL, given[1] ? &o.nr_inodes : NULL);
+		if (res == -EBUSY)
+			snprintf(err, errlen, "size= or nr_inodes= below what is in use: %s",
+				 strerror(EBUSY));
+		else if (res)
+			snprintf(err, errlen, "new limits: %s", strerror(-res));
+	}
+	if (!res && (given[2] || given[3] || given[4])) {
+		static const struct memfs_cred root = { .uid = 0 };
+		struct memfs_setattr sa = {
+			.valid = (given[2] ? MEMFS_SET_MODE : 0) | (given[3] ? MEMFS_SET_UID : 0) |
+				 (given[4] ? MEMFS_SET_GID : 0),
+			.mode = o.mode, .uid = o.uid, .gid = o.gid,
+		};
+		struct memfs_attr a;
+		res = memfs_setattr(fs, &root, MEMFS_ROOT, &sa, &a);
+		if (res)
+			snprintf(err, errlen, "the root's mode/uid/gid: %s", strerror(-res));
+	}
+	free(copy);
+	free(livelist);
+	return res;
+}
