@@ -152,19 +152,6 @@ void acl_chmod(struct inode *i)
 		(mask ? mask : group)->perm = (i->mode >> 3) & 7;
 }
 
-static struct xattr *new_xattr(const char *name, const void *value, size_t size)
-{
-	size_t len = strlen(name);
-	struct xattr *x = malloc(sizeof(*x) + len + 1 + size);
-	if (!x)
-		return NULL;
-	x->namelen = (uint32_t)len;
-	x->size = (uint32_t)size;
-	memcpy(x->data, name, len + 1);
-	memcpy(x->data + len + 1, value, size);
-	return x;
-}
-
 /* A new inode i in directory d (locked): with a default ACL in d, i gets
  * the ACL (its permissions cut by the mode asked for, the mode by the ACL)
  * and a directory the default ACL too; the umask is not applied.  Without
@@ -178,8 +165,8 @@ int acl_inherit(struct inode *d, struct inode *i, uint32_t umask)
 		i->mode &= ~(umask & 0777);
 		return 0;
 	}
-	struct xattr *acc = new_xattr(acl_access_name, value_of(def), def->size);
-	struct xattr *dflt = S_ISDIR(i->mode) ? new_xattr(acl_default_name, value_of(def), def->size)
+	struct xattr *acc = xattr_new(acl_access_name, value_of(def), def->size);
+	struct xattr *dflt = S_ISDIR(i->mode) ? xattr_new(acl_default_name, value_of(def), def->size)
 					      : NULL;
 	if (!acc || (S_ISDIR(i->mode) && !dflt)) {
 		free(acc);

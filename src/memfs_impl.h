@@ -193,6 +193,7 @@ int acl_inherit(struct inode *d, struct inode *i, uint32_t umask);
 
 /* xattr.c */
 void free_xattrs(struct memfs *fs, struct inode *i);
+struct xattr *xattr_new(const char *name, const void *value, size_t size);
 
 /* data.c */
 int data_fd(struct memfs *fs, struct inode *i, bool create);

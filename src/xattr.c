@@ -19,6 +19,30 @@ static uint64_t xattr_space(const struct xattr *x)
 	return is_acl(x->data) ? 0 : 40 + x->size + x->namelen;
 }
 
+/* Name and value in one block. */
+struct xattr *xattr_new(const char *name, const void *value, size_t size)
+{
+	size_t len = strlen(name);
+	struct xattr *x = malloc(sizeof(*x) + len + 1 + size);
+	if (!x)
+		return NULL;
+	x->namelen = (uint32_t)len;
+	x->size = (uint32_t)size;
+	memcpy(x->data, name, len + 1);
+	memcpy(x->data + len + 1, value, size);
+	return x;
+}
+
+/* tmpfs lists names in descending order: keep them so. */
+static void insert_sorted(struct inode *i, struct xattr *x)
+{
+	struct xattr **at = &i->xattrs;
+	while (*at && strcmp((*at)->data, x->data) > 0)
+		at = &(*at)->next;
+	x->next = *at;
+	*at = x;
+}
+
 static struct xattr **find_xattr(struct inode *i, const char *name, size_t len)
 {
 	struct xattr **pp = &i->xattrs;
@@ -57,15 +81,9 @@ static int set_acl(struct memfs *fs, const struct memfs_cred *cr, struct inode *
 	bool access = !strcmp(name, acl_access_name);
 	if (!access && !S_ISDIR(i->mode))
 		return valid ? 0 : -EACCES; /* as the VFS: default ACLs are for directories */
-	struct xattr *x = valid ? NULL : malloc(sizeof(*x) + len + 1 + size);
+	struct xattr *x = valid ? NULL : xattr_new(name, value, size);
 	if (!valid && !x)
 		return -ENOMEM;
-	if (x) {
-		x->namelen = (uint32_t)len;
-		x->size = (uint32_t)size;
-		memcpy(x->data, name, len + 1);
-		memcpy(x->data + len + 1, value, size);
-	}
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
 	int err = may_xattr(fs, cr, i, name, W_OK);
@@ -87,13 +105,8 @@ static int set_acl(struct memfs *fs, const struct memfs_cred *cr, struct inode *
 	if (old)
 		*pp = old->next;
 	free(old);
-	if (x) { /* descending by name, as below */
-		struct xattr **at = &i->xattrs;
-		while (*at && strcmp((*at)->data, x->data) > 0)
-			at = &(*at)->next;
-		x->next = *at;
-		*at = x;
-	}
+	if (x)
+		insert_sorted(i, x);
 	i->ctime = now();
 	unlock(&i->lock);
 	return 0;
@@ -115,13 +128,9 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		return -ESTALE;
 	if (is_acl(name))
 		return set_acl(fs, cr, i, name, len, value, size, flags);
-	struct xattr *x = malloc(sizeof(*x) + len + 1 + size);
+	struct xattr *x = xattr_new(name, value, size);
 	if (!x)
 		return -ENOMEM;
-	x->namelen = (uint32_t)len;
-	x->size = (uint32_t)size;
-	memcpy(x->data, name, len + 1);
-	memcpy(x->data + len + 1, value, size);
 	lock(&i->lock);
 	struct xattr **pp = find_xattr(i, name, len);
 	err = may_xattr(fs, cr, i, name, W_OK);
@@ -142,12 +151,8 @@ int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 		release_ispace(fs, xattr_space(*pp));
 		free(*pp);
 		*pp = x;
-	} else { /* tmpfs lists names in descending order: keep them so */
-		struct xattr **at = &i->xattrs;
-		while (*at && strcmp((*at)->data, x->data) > 0)
-			at = &(*at)->next;
-		x->next = *at;
-		*at = x;
+	} else {
+		insert_sorted(i, x);
 	}
 	i->ctime = now();
 	unlock(&i->lock);
