@@ -309,14 +309,15 @@ static int remove_entry(struct memfs *fs, const struct memfs_cred *cr,
 	}
 	struct inode *i = de->inode;
 	lock(&i->lock);
-	if (want_dir && !S_ISDIR(i->mode))
+	/* in the VFS's order (may_delete(), then the filesystem's ENOTEMPTY):
+	 * rmdir of a full directory in an immutable one is EPERM */
+	err = may_delete(fs, cr, d, i);
+	if (!err && want_dir && !S_ISDIR(i->mode))
 		err = -ENOTDIR;
-	else if (!want_dir && S_ISDIR(i->mode))
+	else if (!err && !want_dir && S_ISDIR(i->mode))
 		err = -EISDIR;
-	else if (want_dir && i->u.dir->count)
+	else if (!err && want_dir && i->u.dir->count)
 		err = -ENOTEMPTY;
-	else
-		err = may_delete(fs, cr, d, i);
 	if (err) {
 		unlock(&i->lock);
 		unlock(&d->lock);

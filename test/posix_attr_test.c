@@ -89,6 +89,37 @@ SCENARIO(inode_flags)
 	close(fd);
 }
 
+#ifndef FS_IMMUTABLE_FL
+#define FS_IMMUTABLE_FL 0x00000010
+#endif
+
+/* rmdir and unlink in an immutable or append-only directory: EPERM comes
+ * before the directory's own ENOTEMPTY, as the VFS checks (fstests
+ * generic/079) */
+SCENARIO(flagged_dir_entries)
+{
+	static const int fl[] = { FS_IMMUTABLE_FL, FS_APPEND_FL };
+
+	for (int k = 0; k < 2; k++) {
+		int flags = fl[k], fd;
+
+		DO(mkdir(P(o, "d%d", k), 0755));
+		DO(mkdir(P(o, "d%d/empty", k), 0755));
+		DO(mkdir(P(o, "d%d/full", k), 0755));
+		DO(mknod(P(o, "d%d/full/f", k), S_IFREG | 0644, 0));
+		DO(mknod(P(o, "d%d/f", k), S_IFREG | 0644, 0));
+		fd = open(P(o, "d%d", k), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DO(ioctl(fd, FS_IOC_SETFLAGS, &flags));
+		DO(rmdir(P(o, "d%d/empty", k)));
+		DO(rmdir(P(o, "d%d/full", k)));
+		DO(unlink(P(o, "d%d/f", k)));
+		DO(rmdir(P(o, "d%d/nope", k)));
+		flags = 0;
+		DO(ioctl(fd, FS_IOC_SETFLAGS, &flags));
+		close(fd);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Timestamps: which of atime/mtime/ctime move, exactly as on tmpfs      */
 
