@@ -590,8 +590,9 @@ int main(int argc, char **argv)
 	char err[512];
 	if (opts_parse(&o, c.opts, err, sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);
+	char *fsname = NULL; /* a copy: argv may be rewritten (-o root) */
 	if (source)
-		o.fsname = strdup(source); /* argv may be rewritten (-o root) */
+		o.fsname = fsname = strdup(source);
 	if (o.volume && !*o.volume)
 		o.volume = o.fsname;
 	if (opts_check(&o, err, sizeof(err)) < 0)
@@ -617,8 +618,10 @@ int main(int argc, char **argv)
 	struct volume *vol = NULL;
 	for (int tries = 0; o.volume && !vol; tries++) {
 		int res = volume_attach(&o, mnt, err, sizeof(err));
-		if (res == 0)
+		if (res == 0) {
+			free(fsname);
 			return 0;
+		}
 		if (res != -ENOENT || tries == 2)
 			fail(1, "%s", err);
 		vol = volume_open(o.volume, err, sizeof(err));
@@ -708,5 +711,6 @@ int main(int argc, char **argv)
 		close(s.fd);
 	fault_list_free(&s.faults);
 	memfs_free(s.fs);
+	free(fsname);
 	return status;
 }
