@@ -95,6 +95,12 @@ FIXTURE_TEARDOWN(vol)
 		umount2(self->rf.mnt, MNT_DETACH);
 	self->rf.mounted = 0;
 	run(out, sizeof(out), "destroy", self->name, NULL, NULL);
+	/* the other volumes tests make, should they have stopped midway */
+	for (int k = 0; k < 2; k++) {
+		char other[96];
+		snprintf(other, sizeof(other), "%s-%s", self->name, k ? "dev" : "other");
+		run(out, sizeof(out), "destroy", other, NULL, NULL);
+	}
 	EXPECT_EQ(0, rf_wait_exit(&self->rf, 5000));
 	rf_cleanup(&self->rf);
 }
