@@ -147,13 +147,3 @@ int mount_remove(const char *mnt)
 	}
 	return -errno;
 }
-
-int mount_remount(const struct options *o, const char *mnt, char *err, size_t errlen)
-{
-	/* the kernel ignores FUSE's own options on remount through mount(2) */
-	if (mount(NULL, mnt, NULL, MS_REMOUNT | o->mount_flags, NULL) == 0)
-		return 0;
-	int e = errno;
-	snprintf(err, errlen, "remount %s: %s", mnt, strerror(e));
-	return -e;
-}

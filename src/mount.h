@@ -11,7 +11,5 @@ int mount_fuse(const struct options *o, const char *mnt, int fd, char *err, size
 /* Through the set-uid fusermount3: *fd is the mount's /dev/fuse fd. */
 int mount_fusermount(const struct options *o, const char *mnt, int *fd, char *err, size_t errlen);
 int mount_remove(const char *mnt);
-/* mount -o remount: the generic flags change (FUSE takes no other). */
-int mount_remount(const struct options *o, const char *mnt, char *err, size_t errlen);
 
 #endif

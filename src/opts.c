@@ -169,8 +169,6 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		o->default_permissions = true;
 	else if (IS("nodefault_permissions") && !val)
 		o->default_permissions = false;
-	else if (IS("remount") && !val)
-		o->remount = true;
 	else if (IS("acl") && !val)
 		o->acl = true;
 	else if (IS("noacl") && !val)

@@ -14,7 +14,6 @@ struct options {
 	unsigned long mount_flags; /* MS_* */
 	bool allow_other, default_permissions;
 	bool acl; /* POSIX ACLs, with default_permissions */
-	bool remount; /* mount -o remount: new generic flags for a mount */
 	uint32_t max_read; /* 0: the kernel's default */
 	/* the memory filesystem */
 	uint64_t size, nr_inodes;
