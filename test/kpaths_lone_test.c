@@ -46,7 +46,8 @@ TEST_F_TIMEOUT(lone, interrupts, 30)
 	pid_t ka, kb, kc;
 	int rc;
 
-	snprintf(opts, sizeof(opts), "fault=MKDIR:delay=%d:name=a", DELAY_MS);
+	/* the lone worker is the classic transport's: uring=off */
+	snprintf(opts, sizeof(opts), "uring=off,fault=MKDIR:delay=%d:name=a", DELAY_MS);
 	ASSERT_EQ(0, kp_mount_fg(rf, "-d", 1, opts)) TH_LOG("%s", rf->err);
 	snprintf(a, sizeof(a), "%s/a", rf->mnt);
 	/* b in another directory: a's MKDIR holds the lock of its parent */
