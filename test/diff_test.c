@@ -31,7 +31,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -187,25 +186,12 @@ struct fsx {
 	char pa[RF_PATH + 40], pb[RF_PATH + 40];
 };
 
-static void __attribute__((format(printf, 3, 4)))
-out(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-}
-
 static void res(char *buf, size_t len, long v)
 {
 	if (v == -1)
-		out(buf, len, " = -%d (%s)", errno, strerror(errno));
+		strappendf(buf, len, " = -%d (%s)", errno, strerror(errno));
 	else
-		out(buf, len, " = %ld", v);
+		strappendf(buf, len, " = %ld", v);
 }
 
 static uint64_t hash(const void *p, size_t n)
@@ -224,7 +210,7 @@ static void stat_out(char *buf, size_t len, int rc, const struct stat *st)
 		res(buf, len, -1);
 		return;
 	}
-	out(buf, len, " = mode %06o nlink %lu size %lld blocks %lld uid %u gid %u",
+	strappendf(buf, len, " = mode %06o nlink %lu size %lld blocks %lld uid %u gid %u",
 	    (unsigned)st->st_mode, (unsigned long)st->st_nlink, (long long)st->st_size,
 	    (long long)st->st_blocks, (unsigned)st->st_uid, (unsigned)st->st_gid);
 }
@@ -252,9 +238,9 @@ static void listing(char *buf, size_t len, const char *path)
 	}
 	closedir(d);
 	qsort(sorted, n, sizeof(sorted[0]), cmp_str);
-	out(buf, len, " =");
+	strappendf(buf, len, " =");
 	for (size_t i = 0; i < n; i++)
-		out(buf, len, " %s", sorted[i]);
+		strappendf(buf, len, " %s", sorted[i]);
 }
 
 static const char *P(struct fsx *f, char *buf, int idx)
@@ -349,22 +335,22 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 				flags |= extra[i];
 		if (*fd >= 0)
 			close(*fd);
-		out(buf, len, "slot %d = open(%s, %#o, %04o)", s->slot, paths[s->p1],
+		strappendf(buf, len, "slot %d = open(%s, %#o, %04o)", s->slot, paths[s->p1],
 		    flags & ~O_CLOEXEC, (unsigned)modes[s->c % 10]);
 		*fd = open(p1, flags, modes[s->c % 10]);
-		out(buf, len, " -> %s", *fd >= 0 ? "ok" : strerror(errno));
+		strappendf(buf, len, " -> %s", *fd >= 0 ? "ok" : strerror(errno));
 		return;
 	}
 	case OP_CREAT:
 		if (*fd >= 0)
 			close(*fd);
-		out(buf, len, "slot %d = creat(%s, %04o)", s->slot, paths[s->p1],
+		strappendf(buf, len, "slot %d = creat(%s, %04o)", s->slot, paths[s->p1],
 		    (unsigned)modes[s->c % 10]);
 		*fd = creat(p1, modes[s->c % 10]);
-		out(buf, len, " -> %s", *fd >= 0 ? "ok" : strerror(errno));
+		strappendf(buf, len, " -> %s", *fd >= 0 ? "ok" : strerror(errno));
 		return;
 	case OP_CLOSE:
-		out(buf, len, "close(slot %d)", s->slot);
+		strappendf(buf, len, "close(slot %d)", s->slot);
 		res(buf, len, close(*fd));
 		*fd = -1;
 		return;
@@ -372,10 +358,10 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 	case OP_PWRITE:
 		pattern_fill(data, size, off, s->c);
 		if (s->op == OP_WRITE) {
-			out(buf, len, "write(slot %d, %u bytes)", s->slot, size);
+			strappendf(buf, len, "write(slot %d, %u bytes)", s->slot, size);
 			res(buf, len, write(*fd, data, size));
 		} else {
-			out(buf, len, "pwrite(slot %d, %u bytes, %llu)", s->slot, size,
+			strappendf(buf, len, "pwrite(slot %d, %u bytes, %llu)", s->slot, size,
 			    (unsigned long long)off);
 			res(buf, len, pwrite(*fd, data, size, (off_t)off));
 		}
@@ -383,23 +369,23 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 	case OP_READ:
 	case OP_PREAD:
 		if (s->op == OP_READ) {
-			out(buf, len, "read(slot %d, %u)", s->slot, size);
+			strappendf(buf, len, "read(slot %d, %u)", s->slot, size);
 			v = read(*fd, data, size);
 		} else {
-			out(buf, len, "pread(slot %d, %u, %llu)", s->slot, size,
+			strappendf(buf, len, "pread(slot %d, %u, %llu)", s->slot, size,
 			    (unsigned long long)off);
 			v = pread(*fd, data, size, (off_t)off);
 		}
 		res(buf, len, v);
 		if (v > 0)
-			out(buf, len, " hash %016llx", (unsigned long long)hash(data, (size_t)v));
+			strappendf(buf, len, " hash %016llx", (unsigned long long)hash(data, (size_t)v));
 		return;
 	case OP_FTRUNCATE:
-		out(buf, len, "ftruncate(slot %d, %llu)", s->slot, (unsigned long long)(off + size));
+		strappendf(buf, len, "ftruncate(slot %d, %llu)", s->slot, (unsigned long long)(off + size));
 		res(buf, len, ftruncate(*fd, (off_t)(off + size)));
 		return;
 	case OP_TRUNCATE:
-		out(buf, len, "truncate(%s, %u)", paths[s->p1], size);
+		strappendf(buf, len, "truncate(%s, %u)", paths[s->p1], size);
 		res(buf, len, truncate(p1, size));
 		return;
 	case OP_FALLOCATE: {
@@ -407,7 +393,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 			FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE };
 		int mode = fm[s->c % 4];
 
-		out(buf, len, "fallocate(slot %d, %#x, %llu, %u)", s->slot, mode,
+		strappendf(buf, len, "fallocate(slot %d, %#x, %llu, %u)", s->slot, mode,
 		    (unsigned long long)off, size);
 		res(buf, len, fallocate(*fd, mode, (off_t)off, size));
 		return;
@@ -417,43 +403,43 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		int w = wh[s->c % 5];
 		off_t o = w == SEEK_END || w == SEEK_CUR ? (off_t)(s->a % 200) - 100 : (off_t)off;
 
-		out(buf, len, "lseek(slot %d, %lld, %d)", s->slot, (long long)o, w);
+		strappendf(buf, len, "lseek(slot %d, %lld, %d)", s->slot, (long long)o, w);
 		/* FUSE directories seek with generic_file_llseek (SEEK_END,
 		 * SEEK_DATA, SEEK_HOLE by i_size), tmpfs's only SEEK_SET/CUR:
 		 * a kernel difference no daemon can change, so not compared */
 		if (w != SEEK_SET && w != SEEK_CUR && !fstat(*fd, &st) && S_ISDIR(st.st_mode)) {
-			out(buf, len, " on a directory: not compared");
+			strappendf(buf, len, " on a directory: not compared");
 			return;
 		}
 		res(buf, len, lseek(*fd, o, w));
 		return;
 	}
 	case OP_FSTAT:
-		out(buf, len, "fstat(slot %d)", s->slot);
+		strappendf(buf, len, "fstat(slot %d)", s->slot);
 		stat_out(buf, len, fstat(*fd, &st), &st);
 		return;
 	case OP_STAT:
-		out(buf, len, "stat(%s)", paths[s->p1]);
+		strappendf(buf, len, "stat(%s)", paths[s->p1]);
 		stat_out(buf, len, stat(p1, &st), &st);
 		return;
 	case OP_LSTAT:
-		out(buf, len, "lstat(%s)", paths[s->p1]);
+		strappendf(buf, len, "lstat(%s)", paths[s->p1]);
 		stat_out(buf, len, lstat(p1, &st), &st);
 		return;
 	case OP_MKDIR:
-		out(buf, len, "mkdir(%s, %04o)", paths[s->p1], (unsigned)modes[s->c % 10]);
+		strappendf(buf, len, "mkdir(%s, %04o)", paths[s->p1], (unsigned)modes[s->c % 10]);
 		res(buf, len, mkdir(p1, modes[s->c % 10]));
 		return;
 	case OP_RMDIR:
-		out(buf, len, "rmdir(%s)", paths[s->p1]);
+		strappendf(buf, len, "rmdir(%s)", paths[s->p1]);
 		res(buf, len, rmdir(p1));
 		return;
 	case OP_UNLINK:
-		out(buf, len, "unlink(%s)", paths[s->p1]);
+		strappendf(buf, len, "unlink(%s)", paths[s->p1]);
 		res(buf, len, unlink(p1));
 		return;
 	case OP_RENAME:
-		out(buf, len, "rename(%s, %s)", paths[s->p1], paths[s->p2]);
+		strappendf(buf, len, "rename(%s, %s)", paths[s->p1], paths[s->p2]);
 		res(buf, len, rename(p1, p2));
 		return;
 	case OP_RENAME2: {
@@ -463,33 +449,33 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		};
 		unsigned flags = rf[s->c % 6];
 
-		out(buf, len, "renameat2(%s, %s, %u)", paths[s->p1], paths[s->p2], flags);
+		strappendf(buf, len, "renameat2(%s, %s, %u)", paths[s->p1], paths[s->p2], flags);
 		res(buf, len, syscall(SYS_renameat2, AT_FDCWD, p1, AT_FDCWD, p2, flags));
 		return;
 	}
 	case OP_LINK:
-		out(buf, len, "link(%s, %s)", paths[s->p1], paths[s->p2]);
+		strappendf(buf, len, "link(%s, %s)", paths[s->p1], paths[s->p2]);
 		res(buf, len, link(p1, p2));
 		return;
 	case OP_SYMLINK: {
 		const char *t = link_targets[s->c % 6];
 
-		out(buf, len, "symlink(%s, %s)", t, paths[s->p1]);
+		strappendf(buf, len, "symlink(%s, %s)", t, paths[s->p1]);
 		res(buf, len, symlink(t, p1));
 		return;
 	}
 	case OP_READLINK: {
 		char t[256];
 
-		out(buf, len, "readlink(%s)", paths[s->p1]);
+		strappendf(buf, len, "readlink(%s)", paths[s->p1]);
 		v = readlink(p1, t, sizeof(t));
 		res(buf, len, v);
 		if (v > 0)
-			out(buf, len, " \"%.*s\"", (int)v, t);
+			strappendf(buf, len, " \"%.*s\"", (int)v, t);
 		return;
 	}
 	case OP_CHMOD:
-		out(buf, len, "chmod(%s, %04o)", paths[s->p1], (unsigned)modes[s->c % 10]);
+		strappendf(buf, len, "chmod(%s, %04o)", paths[s->p1], (unsigned)modes[s->c % 10]);
 		res(buf, len, chmod(p1, modes[s->c % 10]));
 		return;
 	case OP_UTIMENSAT: {
@@ -498,7 +484,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 
 		if (s->c & 1)
 			ts[1].tv_nsec = UTIME_OMIT;
-		out(buf, len, "utimensat(%s, %s)", paths[s->p1], s->c & 1 ? "T OMIT" : "T NOW");
+		strappendf(buf, len, "utimensat(%s, %s)", paths[s->p1], s->c & 1 ? "T OMIT" : "T NOW");
 		res(buf, len, utimensat(AT_FDCWD, p1, ts, 0));
 		return;
 	}
@@ -508,7 +494,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		uint32_t vlen = s->a % 3 == 0 ? 0 : s->a % 300;
 
 		pattern_fill(data, vlen, 0, s->b);
-		out(buf, len, "setxattr(%s, %s, %u bytes, %d)", paths[s->p1], name, vlen,
+		strappendf(buf, len, "setxattr(%s, %s, %u bytes, %d)", paths[s->p1], name, vlen,
 		    xf[s->b % 3]);
 		res(buf, len, setxattr(p1, name, data, vlen, xf[s->b % 3]));
 		return;
@@ -516,18 +502,18 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 	case OP_GETXATTR: {
 		const char *name = xattr_name(s->c);
 
-		out(buf, len, "getxattr(%s, %s)", paths[s->p1], name);
+		strappendf(buf, len, "getxattr(%s, %s)", paths[s->p1], name);
 		v = getxattr(p1, name, data, sizeof(data));
 		res(buf, len, v);
 		if (v > 0)
-			out(buf, len, " hash %016llx", (unsigned long long)hash(data, (size_t)v));
+			strappendf(buf, len, " hash %016llx", (unsigned long long)hash(data, (size_t)v));
 		return;
 	}
 	case OP_LISTXATTR: {
 		char *names[16];
 		size_t n = 0;
 
-		out(buf, len, "listxattr(%s)", paths[s->p1]);
+		strappendf(buf, len, "listxattr(%s)", paths[s->p1]);
 		v = listxattr(p1, (char *)data, sizeof(data));
 		res(buf, len, v);
 		for (char *p = (char *)data; v > 0 && p < (char *)data + v && n < 16;
@@ -535,28 +521,28 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 			names[n++] = p;
 		qsort(names, n, sizeof(names[0]), cmp_str);
 		for (size_t i = 0; i < n; i++)
-			out(buf, len, " %s", names[i]);
+			strappendf(buf, len, " %s", names[i]);
 		return;
 	}
 	case OP_REMOVEXATTR: {
 		const char *name = xattr_name(s->c);
 
-		out(buf, len, "removexattr(%s, %s)", paths[s->p1], name);
+		strappendf(buf, len, "removexattr(%s, %s)", paths[s->p1], name);
 		res(buf, len, removexattr(p1, name));
 		return;
 	}
 	case OP_READDIR:
-		out(buf, len, "readdir(%s)", s->p1 == NPATHS - 1 ? "/" : paths[s->p1]);
+		strappendf(buf, len, "readdir(%s)", s->p1 == NPATHS - 1 ? "/" : paths[s->p1]);
 		listing(buf, len, p1);
 		return;
 	case OP_FSYNC:
-		out(buf, len, "fsync(slot %d)", s->slot);
+		strappendf(buf, len, "fsync(slot %d)", s->slot);
 		res(buf, len, fsync(*fd));
 		return;
 	case OP_COPY_FILE_RANGE: {
 		loff_t a = (loff_t)offsets[s->a % 8], b = (loff_t)off;
 
-		out(buf, len, "copy_file_range(slot %d at %lld, slot %d at %lld, %u)",
+		strappendf(buf, len, "copy_file_range(slot %d at %lld, slot %d at %lld, %u)",
 		    s->slot2, (long long)a, s->slot, (long long)b, size);
 		res(buf, len, copy_file_range(fd2, &a, *fd, &b, size, 0));
 		return;
@@ -572,7 +558,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		x.projid = s->c >> 2 & 1;
 		x.extsize = s->c >> 3 & 1 ? 4096 : 0;
 		x.cowextsize = s->c >> 4 & 1 ? 4096 : 0;
-		out(buf, len, "fssetxattr(%s, xflags %#x projid %u extsize %u cowextsize %u)",
+		strappendf(buf, len, "fssetxattr(%s, xflags %#x projid %u extsize %u cowextsize %u)",
 		    paths[s->p1], x.xflags, x.projid, x.extsize, x.cowextsize);
 		if (dfd < 0) {
 			res(buf, len, -1);
@@ -583,7 +569,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		if (ioctl(dfd, FSGETXATTR_IOC, &x))
 			res(buf, len, -1);
 		else
-			out(buf, len, ", then xflags %#x projid %u extsize %u", x.xflags,
+			strappendf(buf, len, ", then xflags %#x projid %u extsize %u", x.xflags,
 			    x.projid, x.extsize);
 		close(dfd);
 		return;
@@ -592,7 +578,7 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 		const char *name = s->c & 4 ? "system.posix_acl_default" : "system.posix_acl_access";
 		size_t n = make_acl(s, data);
 
-		out(buf, len, "setacl(%s, %s, a %#x b %#x c %#x)", paths[s->p1], name + 17,
+		strappendf(buf, len, "setacl(%s, %s, a %#x b %#x c %#x)", paths[s->p1], name + 17,
 		    s->a & 15, s->b & 0x1fffff, s->c & 31);
 		res(buf, len, setxattr(p1, name, data, n, 0));
 		return;
@@ -600,19 +586,19 @@ static void run_step(struct fsx *f, const struct step *s, char *buf, size_t len)
 	case OP_GETACL: {
 		const char *name = s->c & 4 ? "system.posix_acl_default" : "system.posix_acl_access";
 
-		out(buf, len, "getacl(%s, %s)", paths[s->p1], name + 17);
+		strappendf(buf, len, "getacl(%s, %s)", paths[s->p1], name + 17);
 		v = getxattr(p1, name, data, sizeof(data));
 		res(buf, len, v);
 		if (v > 0)
-			out(buf, len, " hash %016llx", (unsigned long long)hash(data, (size_t)v));
+			strappendf(buf, len, " hash %016llx", (unsigned long long)hash(data, (size_t)v));
 		return;
 	}
 	case OP_ACCESS_AS:
-		out(buf, len, "access_as(%s, user %u, %s %u) -> %ld", paths[s->p1], s->a % 4,
+		strappendf(buf, len, "access_as(%s, user %u, %s %u) -> %ld", paths[s->p1], s->a % 4,
 		    s->b & 1 ? "open" : "access", s->b % 4, access_as(f->root, paths[s->p1], s));
 		return;
 	}
-	out(buf, len, "unknown op %d", s->op);
+	strappendf(buf, len, "unknown op %d", s->op);
 }
 
 /* ------------------------------------------------------------------ */

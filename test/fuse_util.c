@@ -1243,3 +1243,15 @@ ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
 	}
 	return (ssize_t)done;
 }
+
+void strappendf(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}

@@ -188,6 +188,11 @@ void pattern_fill(unsigned char *buf, size_t len, unsigned long long off,
 long long pattern_check(const unsigned char *buf, size_t len,
 			unsigned long long off, unsigned int seed);
 
+/* printf at the end of the NUL-terminated text in buf (len bytes in all);
+ * what does not fit is cut */
+void strappendf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 long long now_ms(void);
 void sleep_ms(int ms);
 /* Return once the kernel's coarse clock (the one file timestamps come

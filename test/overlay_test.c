@@ -15,26 +15,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #define OUT_MAX 16384
-
-static void __attribute__((format(printf, 3, 4)))
-out(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-}
 
 static int put_file(const char *dir, const char *name, const char *data)
 {
@@ -74,7 +60,7 @@ static int make_lower(const char *dir)
 	do {								\
 		errno = 0;						\
 		long _r = (long)(call);					\
-		out(log, len, "%s = %ld %s\n", #call, _r,		\
+		strappendf(log, len, "%s = %ld %s\n", #call, _r,		\
 		    _r < 0 ? strerror(errno) : "");			\
 	} while (0)
 
@@ -134,7 +120,7 @@ static void walk(const char *root, const char *rel, char *buf, size_t len)
 	snprintf(path, sizeof(path), "%s%s%s", root, *rel ? "/" : "", rel);
 	d = opendir(path);
 	if (!d) {
-		out(buf, len, "%s: opendir: %s\n", rel, strerror(errno));
+		strappendf(buf, len, "%s: opendir: %s\n", rel, strerror(errno));
 		return;
 	}
 	while ((de = readdir(d)) && n < 64)
@@ -150,18 +136,18 @@ static void walk(const char *root, const char *rel, char *buf, size_t len)
 		snprintf(sub, sizeof(sub), "%.200s%s%.255s", rel, *rel ? "/" : "", names[i]);
 		snprintf(full, sizeof(full), "%.400s/%.511s", root, sub);
 		if (lstat(full, &st)) {
-			out(buf, len, "%s: lstat: %s\n", sub, strerror(errno));
+			strappendf(buf, len, "%s: lstat: %s\n", sub, strerror(errno));
 			continue;
 		}
-		out(buf, len, "%s %06o size %lld", sub, (unsigned)st.st_mode,
+		strappendf(buf, len, "%s %06o size %lld", sub, (unsigned)st.st_mode,
 		    S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size);
 		if (S_ISCHR(st.st_mode))
-			out(buf, len, " dev %u:%u", major(st.st_rdev), minor(st.st_rdev));
+			strappendf(buf, len, " dev %u:%u", major(st.st_rdev), minor(st.st_rdev));
 		if (S_ISLNK(st.st_mode)) {
 			ssize_t l = readlink(full, x, sizeof(x) - 1);
 
 			x[l > 0 ? l : 0] = 0;
-			out(buf, len, " -> %s", x);
+			strappendf(buf, len, " -> %s", x);
 		}
 		if (S_ISREG(st.st_mode)) {
 			int fd = open(full, O_RDONLY | O_CLOEXEC);
@@ -173,19 +159,19 @@ static void walk(const char *root, const char *rel, char *buf, size_t len)
 			for (char *c = x; *c; c++)
 				if (*c == '\n')
 					*c = '|';
-			out(buf, len, " data '%s'", x);
+			strappendf(buf, len, " data '%s'", x);
 		}
 		xl = llistxattr(full, x, sizeof(x));
 		for (ssize_t o = 0; o < xl; o += (ssize_t)strlen(x + o) + 1) {
-			out(buf, len, " xattr %s", x + o);
+			strappendf(buf, len, " xattr %s", x + o);
 			if (!strcmp(x + o, "trusted.overlay.opaque") || !strncmp(x + o, "user.", 5)) {
 				ssize_t vl = lgetxattr(full, x + o, v, sizeof(v) - 1);
 
 				v[vl > 0 ? vl : 0] = 0;
-				out(buf, len, "=%s", v);
+				strappendf(buf, len, "=%s", v);
 			}
 		}
-		out(buf, len, "\n");
+		strappendf(buf, len, "\n");
 		if (S_ISDIR(st.st_mode))
 			walk(root, sub, buf, len);
 	}
