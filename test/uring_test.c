@@ -169,8 +169,9 @@ TEST_F(fallback, auto_serves_classic)
 	ASSERT_EQ(0, mount_ramfuse_fg(&self->rf, "-d", "uring=auto,threads=2,entry_timeout=0"))
 		TH_LOG("%s", self->rf.err);
 	snprintf(p, sizeof(p), "%s/missing", self->rf.mnt);
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < 20; i++) {
 		EXPECT_EQ(-1, stat(p, &st));
+	}
 	ASSERT_EQ(0, stats_refresh(&self->rf)) TH_LOG("%s", self->rf.err);
 	EXPECT_FALSE(rf_on_ring(&self->rf));
 	EXPECT_EQ(0, stats_get(&self->rf, "queues"));
@@ -184,8 +185,9 @@ TEST_F(fallback, auto_serves_classic)
 	EXPECT_LE(20, fds);
 	rf_log(&self->rf, log, sizeof(log));
 	EXPECT_NE(NULL, strstr(log, "FUSE over io_uring not used: ")) TH_LOG("%s", log);
-	if (uring_param() == 0)
+	if (uring_param() == 0) {
 		EXPECT_NE(NULL, strstr(log, "enable_uring is off")) TH_LOG("%s", log);
+	}
 }
 
 /* uring=on: no mount, exit 1, and the message names the cause */
@@ -248,10 +250,11 @@ static void every_queue_serves(struct __test_metadata *_metadata, struct ramfuse
 		EXPECT_EQ(0, reap(kids, kid, 5000)) TH_LOG("%s: cpu %d", tag, cpus[i]);
 	}
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_LE(before[i] + 50, queue_count(rf, cpus[i]))
 			TH_LOG("%s: queue %d served %lld of 50", tag, cpus[i],
 			       queue_count(rf, cpus[i]) - before[i]);
+	}
 }
 
 /* One -d request line, "ramfuse: fd N unique U OP ..." or "ramfuse: q N
@@ -279,8 +282,9 @@ TEST_F_TIMEOUT(ring, serves_every_queue, 30)
 	ASSERT_TRUE(rf_on_ring(rf));
 	queues = (int)stats_get(rf, "queues");
 	EXPECT_LE(1, queues);
-	for (int q = 0; q < queues; q++)
+	for (int q = 0; q < queues; q++) {
 		EXPECT_LE(0, queue_count(rf, q)) TH_LOG("no q.%d line", q);
+	}
 	every_queue_serves(_metadata, rf, self->kids, "serve");
 	/* unlinked names the kernel forgets: FORGETs, through /dev/fuse */
 	for (int i = 0; i < 20; i++) {
@@ -308,8 +312,9 @@ TEST_F_TIMEOUT(ring, serves_every_queue, 30)
 	ASSERT_EQ(0, stats_refresh(rf)) TH_LOG("%s", rf->err);
 	/* FORGETs came as fd lines; every ring request is counted in its q.I */
 	EXPECT_LE(1, fd_lines);
-	for (int q = 0; q < queues && q < 64; q++)
+	for (int q = 0; q < queues && q < 64; q++) {
 		EXPECT_EQ(ring_lines[q], queue_count(rf, q)) TH_LOG("queue %d", q);
+	}
 }
 
 /* uring=auto takes the ring when offered; uring_depth=1 still serves */
@@ -371,9 +376,10 @@ static void daemon_exits(struct __test_metadata *_metadata, struct ramfuse *rf, 
 			 int want)
 {
 	ASSERT_EQ(0, rf_wait_exit(rf, ms)) TH_LOG("daemon still running after %d ms", ms);
-	if (want >= 0)
+	if (want >= 0) {
 		EXPECT_TRUE(WIFEXITED(rf->exit_status) && WEXITSTATUS(rf->exit_status) == want)
 			TH_LOG("exit status 0x%x", rf->exit_status);
+	}
 }
 
 /* umount -l while a STATFS sleeps in every queue: they are answered, then
@@ -392,8 +398,9 @@ TEST_F_TIMEOUT(ring, teardown_lazy_umount, 30)
 	ASSERT_EQ(0, umount2(rf->mnt, MNT_DETACH)) TH_LOG("%s", strerror(errno));
 	rf->mounted = 0;
 	reap_all(_metadata, self->kids, pids, n, 1500 * n + 3000, "lazy", res);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_EQ(0, res[i]) TH_LOG("statfs %d: %s", i, strerror(res[i]));
+	}
 	daemon_exits(_metadata, rf, 5000, 0);
 }
 
@@ -412,8 +419,9 @@ TEST_F_TIMEOUT(ring, teardown_force_umount, 30)
 	if (umount2(rf->mnt, MNT_FORCE) == 0)
 		rf->mounted = 0;
 	reap_all(_metadata, self->kids, pids, n, 3000, "force", res);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_EQ(ECONNABORTED, res[i]) TH_LOG("mkdir %d: %s", i, strerror(res[i]));
+	}
 	daemon_exits(_metadata, rf, 3000, 0);
 }
 
@@ -434,13 +442,15 @@ TEST_F_TIMEOUT(ring, teardown_abort, 30)
 	n = kids_in_flight(_metadata, rf, self->kids, pids, 64, KID_MKDIR);
 	ASSERT_LT(0, n);
 	sleep_ms(100);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_EQ(-1, wait_child(pids[i], 0)) TH_LOG("a dropped mkdir returned");
+	}
 	snprintf(path, sizeof(path), "%s/abort", dir);
 	ASSERT_EQ(0, write_str(path, "1")) TH_LOG("%s: %s", path, strerror(errno));
 	reap_all(_metadata, self->kids, pids, n, 3000, "abort", res);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_EQ(ECONNABORTED, res[i]) TH_LOG("mkdir %d: %s", i, strerror(res[i]));
+	}
 	daemon_exits(_metadata, rf, 3000, 0);
 	rf_log(rf, log, sizeof(log));
 	EXPECT_NE(NULL, strstr(log, "the connection was aborted")) TH_LOG("log: %s", log);
@@ -462,8 +472,9 @@ TEST_F_TIMEOUT(ring, teardown_sigkill_daemon, 30)
 	ASSERT_LT(0, n);
 	ASSERT_EQ(0, kill(rf->pid, SIGKILL));
 	reap_all(_metadata, self->kids, pids, n, 3000, "sigkill", res);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		EXPECT_EQ(ECONNABORTED, res[i]) TH_LOG("mkdir %d: %s", i, strerror(res[i]));
+	}
 	daemon_exits(_metadata, rf, 3000, -1);
 	EXPECT_TRUE(WIFSIGNALED(rf->exit_status)) TH_LOG("status 0x%x", rf->exit_status);
 	rf->pid = 0;
@@ -562,8 +573,9 @@ TEST_F_TIMEOUT(ring, killed_caller_queued, 30)
 	ASSERT_EQ(0, kill(second, SIGKILL));
 	EXPECT_EQ(128 + SIGKILL, reap(self->kids, second, 1000))
 		TH_LOG("the queued caller did not die at once");
-	if (fusectl)
+	if (fusectl) {
 		EXPECT_EQ(1, read_num(wpath));
+	}
 	ASSERT_EQ(0, kill(first, SIGKILL));
 	EXPECT_EQ(128 + SIGKILL, reap(self->kids, first, 3000))
 		TH_LOG("the first caller not dead after SIGKILL");
