@@ -50,7 +50,13 @@ TEST_F_TIMEOUT(lone, interrupts, 30)
 	snprintf(opts, sizeof(opts), "uring=off,fault=MKDIR:delay=%d:name=a", DELAY_MS);
 	ASSERT_EQ(0, kp_mount_fg(rf, "-d", 1, opts)) TH_LOG("%s", rf->err);
 	snprintf(a, sizeof(a), "%s/a", rf->mnt);
-	/* b in another directory: a's MKDIR holds the lock of its parent */
+	/*
+	 * b in another directory: a's MKDIR holds the lock of its parent.
+	 * d's dentry must stay cached: a drop_caches beside us (run-tests -j)
+	 * would make mkdir d/b look d up under that lock, and b's LOOKUP
+	 * would never be sent.
+	 */
+	caches_keep();
 	snprintf(b, sizeof(b), "%s/d", rf->mnt);
 	ASSERT_EQ(0, mkdir(b, 0755));
 	snprintf(b, sizeof(b), "%s/d/b", rf->mnt);
