@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fmt.h"
 #include "remount.h"
 #include "errname.h"
 #include "lock.h"
 #include "log.h"
+#include "scan.h"
 #include "session.h"
 
 #define CLIENT_MS 2000   /* a client has this long to send its line */
@@ -64,7 +66,7 @@ int control_record_path(const char *path, char *buf, size_t len, int *is_socket)
 	if (syscall(SYS_statx, AT_FDCWD, path, AT_STATX_DONT_SYNC, 0x1u /* STATX_TYPE */, &st) < 0)
 		return -errno;
 	*is_socket = S_ISSOCK(st.mode);
-	if (snprintf(buf, len, CONTROL_RUN_DIR "/%u:%u", st.dev_major, st.dev_minor) >= (int)len)
+	if (sfmt(buf, len, CONTROL_RUN_DIR "/%u:%u", st.dev_major, st.dev_minor) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -83,25 +85,25 @@ struct control *control_open(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control=%s: longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
+		sfmt(err, errlen, "control=%s: longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
 		return NULL;
 	}
 	strcpy(sa.sun_path, path);
 	struct stat st;
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "control=%s: exists and is not a socket", path);
+			sfmt(err, errlen, "control=%s: exists and is not a socket", path);
 			return NULL;
 		}
 		if (connectable(&sa)) {
-			snprintf(err, errlen, "control=%s: another daemon listens there", path);
+			sfmt(err, errlen, "control=%s: another daemon listens there", path);
 			return NULL;
 		}
 		unlink(path); /* left by a daemon that died */
 	}
 	struct control *c = calloc(1, sizeof(*c));
 	if (!c) {
-		snprintf(err, errlen, "control=%s: %s", path, strerror(ENOMEM));
+		sfmt(err, errlen, "control=%s: %s", path, strerror(ENOMEM));
 		return NULL;
 	}
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -111,7 +113,7 @@ struct control *control_open(const char *path, char *err, size_t errlen)
 	int res = c->fd < 0 || c->wake < 0 ? -1 : bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (res < 0 || listen(c->fd, 8) < 0) {
-		snprintf(err, errlen, "control=%s: %s", path, strerror(errno));
+		sfmt(err, errlen, "control=%s: %s", path, strerror(errno));
 		if (res == 0)
 			unlink(path);
 		if (c->fd >= 0)
@@ -176,16 +178,16 @@ static int split(char *line, struct word *w, int max)
 	return n;
 }
 
-static void put_escaped(FILE *out, const char *s, size_t len)
+static void put_escaped(struct out *out, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch <= ' ' || ch >= 0x7f || ch == '%')
-			fprintf(out, "%%%02x", ch);
+			outf(out, "%%%02x", ch);
 		else
-			putc(ch, out);
+			out_write(out, &ch, 1);
 	}
-	putc('\n', out);
+	out_write(out, "\n", 1);
 }
 
 /* ---- arguments ---- */
@@ -194,7 +196,7 @@ struct cmd_ctx {
 	struct control *c;
 	struct word *w;
 	int n;
-	FILE *out; /* the data lines after "ok" */
+	struct out out; /* the data lines after "ok" */
 	char err[256];
 };
 
@@ -203,7 +205,7 @@ static int fail(struct cmd_ctx *x, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(x->err, sizeof(x->err), fmt, ap);
+	vsfmt(x->err, sizeof(x->err), fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -213,7 +215,7 @@ static int number(struct cmd_ctx *x, int i, bool sign, uint64_t max, uint64_t *v
 	const char *s = x->w[i].s;
 	char *end;
 	errno = 0;
-	*v = sign ? (uint64_t)strtoll(s, &end, 0) : strtoull(s, &end, 0);
+	*v = sign ? (uint64_t)scan_ll(s, &end, 0) : scan_ull(s, &end, 0);
 	if (!*s || *end || errno || (!sign && *s == '-') || (!sign && *v > max) ||
 	    strlen(s) != x->w[i].len)
 		return fail(x, "bad number '%s'", s);
@@ -243,11 +245,11 @@ static int notify(struct cmd_ctx *x, int code, const void *a, size_t alen, const
 	int err = dev_notify(x->c->s->fd, code, iov, blen ? 3 : alen ? 2 : 1);
 	const char *name = errname(-err);
 	if (!err)
-		fprintf(x->out, "0\n");
+		outf(&x->out, "0\n");
 	else if (name)
-		fprintf(x->out, "%s\n", name);
+		outf(&x->out, "%s\n", name);
 	else
-		fprintf(x->out, "%d\n", -err);
+		outf(&x->out, "%d\n", -err);
 	debug("control: notification %d: %d", code, err);
 	return err;
 }
@@ -299,7 +301,7 @@ static int n_delete(struct cmd_ctx *x)
 	} else {
 		/* the child as it is now, if it still is */
 		char path[4096];
-		if (*x->w[2].s == '/' && snprintf(path, sizeof(path), "%s/%s", x->w[2].s,
+		if (*x->w[2].s == '/' && sfmt(path, sizeof(path), "%s/%s", x->w[2].s,
 						  x->w[3].s) < (int)sizeof(path))
 			memfs_resolve(x->c->s->fs, path, &o.child);
 	}
@@ -356,7 +358,7 @@ static int n_retrieve(struct cmd_ctx *x)
 			    RETRIEVE_MS);
 	}
 	if (arrived)
-		put_escaped(x->out, buf, len);
+		put_escaped(&x->out, buf, len);
 	free(buf);
 	return 0;
 }
@@ -422,7 +424,7 @@ static int f_add(struct cmd_ctx *x)
 	if (id < 0)
 		return fail(x, "%s", id == -ENOSPC ? "32 faults already (fault del, fault clear)"
 					      : strerror(-id));
-	fprintf(x->out, "%d\n", id);
+	outf(&x->out, "%d\n", id);
 	return 0;
 }
 
@@ -437,7 +439,7 @@ static int f_del(struct cmd_ctx *x)
 
 static int f_list(struct cmd_ctx *x)
 {
-	fault_list_print(&x->c->s->faults, x->out);
+	fault_list_print(&x->c->s->faults, &x->out);
 	return 0;
 }
 
@@ -451,7 +453,7 @@ static int f_clear(struct cmd_ctx *x)
 
 static int c_stats(struct cmd_ctx *x)
 {
-	stats_print(x->c->s, x->out);
+	stats_print(x->c->s, &x->out);
 	return 0;
 }
 
@@ -494,19 +496,17 @@ static int c_help(struct cmd_ctx *x)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		const struct command *c = &commands[i];
-		fprintf(x->out, "%s%s%s%s%s\n", c->group, c->name ? " " : "",
+		outf(&x->out, "%s%s%s%s%s\n", c->group, c->name ? " " : "",
 			c->name ? c->name : "", *c->args ? " " : "", c->args);
 	}
 	return 0;
 }
 
 /* Runs one command line; the answer goes to ans. */
-static void run(struct control *c, char *line, FILE *ans)
+static void run(struct control *c, char *line, struct out *ans)
 {
 	struct word w[MAX_WORDS];
-	struct cmd_ctx x = { .c = c, .w = w };
-	char *data = NULL;
-	size_t datalen = 0;
+	struct cmd_ctx x = { .c = c, .w = w, .out = OUT_MEM };
 	x.n = split(line, w, MAX_WORDS);
 	const struct command *cmd = NULL;
 	bool group_known = false;
@@ -528,17 +528,18 @@ static void run(struct control *c, char *line, FILE *ans)
 	} else if (x.n < cmd->min || x.n > cmd->max) {
 		fail(&x, "usage: %s%s%s%s%s", cmd->group, cmd->name ? " " : "",
 		     cmd->name ? cmd->name : "", *cmd->args ? " " : "", cmd->args);
-	} else if (!(x.out = open_memstream(&data, &datalen))) {
-		fail(&x, "%s", strerror(errno));
 	} else {
 		res = cmd->fn(&x);
-		fclose(x.out);
+		if (!res && x.out.err)
+			res = fail(&x, "%s", strerror(-x.out.err));
 	}
-	if (res == 0)
-		fprintf(ans, "ok\n%.*s", (int)datalen, data ? data : "");
-	else
-		fprintf(ans, "error: %s\n", x.err);
-	free(data);
+	if (res == 0) {
+		out_puts(ans, "ok\n");
+		out_write(ans, x.out.buf, x.out.len);
+	} else {
+		outf(ans, "error: %s\n", x.err);
+	}
+	free(x.out.buf);
 }
 
 /* ---- serving ---- */
@@ -600,29 +601,26 @@ static void send_all(int fd, const char *p, size_t len)
 
 static void serve_client(struct control *c, int fd)
 {
-	char *answer = NULL, *line = NULL;
-	size_t alen = 0;
-	FILE *ans = open_memstream(&answer, &alen);
-	if (!ans)
-		return;
+	char *line = NULL;
+	struct out ans = OUT_MEM;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	const char *why = NULL;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 || cr.uid != geteuid()) {
 		msg("control: refused a client of uid %d", (int)cr.uid);
-		fprintf(ans, "error: permission denied: only uid %d may use this socket\n",
+		outf(&ans, "error: permission denied: only uid %d may use this socket\n",
 			(int)geteuid());
 	} else if (!(line = malloc(CONTROL_LINE_MAX))) {
-		fprintf(ans, "error: %s\n", strerror(ENOMEM));
+		outf(&ans, "error: %s\n", strerror(ENOMEM));
 	} else if (read_line(fd, line, CONTROL_LINE_MAX, &why) < 0) {
-		fprintf(ans, "error: %s\n", why);
+		outf(&ans, "error: %s\n", why);
 	} else {
 		debug("control: %.200s", line);
-		run(c, line, ans);
+		run(c, line, &ans);
 	}
-	if (fclose(ans) == 0)
-		send_all(fd, answer, alen);
-	free(answer);
+	if (!ans.err)
+		send_all(fd, ans.buf, ans.len);
+	free(ans.buf);
 	free(line);
 }
 
@@ -655,7 +653,7 @@ static void record(struct control *c, const char *mnt)
 		mkdir("/run", 0755); /* an initramfs may lack it */
 		mkdir(CONTROL_RUN_DIR, 0755);
 	}
-	if (!err && snprintf(tmp, sizeof(tmp), "%s.%d", c->record, (int)getpid()) < (int)sizeof(tmp) &&
+	if (!err && sfmt(tmp, sizeof(tmp), "%s.%d", c->record, (int)getpid()) < (int)sizeof(tmp) &&
 	    symlink(c->path, tmp) == 0 && rename(tmp, c->record) == 0)
 		return;
 	err = err ? err : -errno;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cred.h"
+#include "fmt.h"
+#include "scan.h"
 
 /* /proc as opened at start: switch_root moves /proc away from the
  * daemon's root (README "Paths"); without it, the path. */
@@ -24,18 +26,29 @@ void cred_open_proc(void)
 		proc_dir = fd;
 }
 
+/* Where "\nKEY" starts in a status file (strstr would bring musl's
+ * two-way search along: 1 KiB for three fixed keys). */
+static const char *line_of(const char *buf, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = buf; (p = strchr(p, '\n')); p++)
+		if (!strncmp(p, key, n))
+			return p;
+	return NULL;
+}
+
 /* The fourth number after "\nKEY:": the fs id of "Uid:"/"Gid:" lines
  * (real, effective, saved, fs). */
 static bool fs_id_is(const char *buf, const char *key, uint32_t want)
 {
-	const char *p = strstr(buf, key);
+	const char *p = line_of(buf, key);
 	if (!p)
 		return false;
 	p += strlen(key);
 	unsigned long id = 0;
 	for (int k = 0; k < 4; k++) {
 		char *end;
-		id = strtoul(p, &end, 10);
+		id = scan_ull(p, &end, 10);
 		if (end == p)
 			return false;
 		p = end;
@@ -50,7 +63,7 @@ static size_t read_status(const struct memfs_cred *cr, char *buf, size_t size)
 	char path[32];
 	if (!cr->pid)
 		return 0;
-	snprintf(path, sizeof(path), PROC("%u/status"), cr->pid);
+	sfmt(path, sizeof(path), PROC("%u/status"), cr->pid);
 	int fd = openat(proc_dir, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -72,13 +85,13 @@ bool cred_in_group(const struct memfs_cred *cr, uint32_t gid)
 	char buf[4096];
 	if (!read_status(cr, buf, sizeof(buf)))
 		return false;
-	char *p = strstr(buf, "\nGroups:");
+	const char *p = line_of(buf, "\nGroups:");
 	if (!p)
 		return false;
 	p += 8;
 	for (;;) {
 		char *end;
-		unsigned long g = strtoul(p, &end, 10);
+		unsigned long g = scan_ull(p, &end, 10);
 		if (end == p)
 			return false;
 		if (g == gid)
@@ -92,7 +105,7 @@ bool cred_in_group(const struct memfs_cred *cr, uint32_t gid)
 static bool same_user_ns(uint32_t pid)
 {
 	char path[40], theirs[64], ours[64];
-	snprintf(path, sizeof(path), PROC("%u/ns/user"), pid);
+	sfmt(path, sizeof(path), PROC("%u/ns/user"), pid);
 	ssize_t a = readlinkat(proc_dir, path, theirs, sizeof(theirs));
 	ssize_t b = readlinkat(proc_dir, PROC("self/ns/user"), ours, sizeof(ours));
 	return a > 0 && a == b && !memcmp(theirs, ours, (size_t)a);
@@ -103,11 +116,11 @@ bool cred_capable(const struct memfs_cred *cr, int cap)
 	char buf[4096];
 	if (!read_status(cr, buf, sizeof(buf)))
 		return false;
-	const char *p = strstr(buf, "\nCapEff:");
+	const char *p = line_of(buf, "\nCapEff:");
 	if (!p)
 		return false;
 	char *end;
-	unsigned long long eff = strtoull(p + 8, &end, 16);
+	unsigned long long eff = scan_ull(p + 8, &end, 16);
 	if (end == p + 8 || !((eff >> cap) & 1))
 		return false;
 	/* the status read above and this check name the same process only

@@ -14,13 +14,14 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fmt.h"
 
 #define EXIT_USAGE 2
 #define ANSWER_MS 10000
 
 static int usage(void)
 {
-	fprintf(stderr,
+	fdfmt(STDERR_FILENO,
 		"usage: ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...\n"
 		"  commands: stats, help, fault add SPEC, fault del ID, fault list,\n"
 		"  fault clear, notify inval_inode PATH [OFF LEN], notify inval_entry DIR NAME,\n"
@@ -58,13 +59,13 @@ static char *read_file(const char *path, size_t *len)
 	ssize_t n = 0;
 	*len = 0;
 	if (fd < 0 || !buf) {
-		fprintf(stderr, "ramfuse ctl: %s: %s\n", path, strerror(errno));
+		fdfmt(STDERR_FILENO, "ramfuse ctl: %s: %s\n", path, strerror(errno));
 		goto fail;
 	}
 	while ((n = read(fd, buf + *len, CONTROL_DATA_MAX + 1 - *len)) > 0)
 		*len += (size_t)n;
 	if (n < 0 || *len > CONTROL_DATA_MAX) {
-		fprintf(stderr, "ramfuse ctl: %s: %s\n", path,
+		fdfmt(STDERR_FILENO, "ramfuse ctl: %s: %s\n", path,
 			n < 0 ? strerror(errno) : "longer than 65536 bytes");
 		goto fail;
 	}
@@ -82,7 +83,7 @@ static int find_socket(const char *target, struct sockaddr_un *sa)
 	char rec[64];
 	int is_socket, err = control_record_path(target, rec, sizeof(rec), &is_socket);
 	if (err) {
-		fprintf(stderr, "ramfuse ctl: %s: %s\n", target, strerror(-err));
+		fdfmt(STDERR_FILENO, "ramfuse ctl: %s: %s\n", target, strerror(-err));
 		return -1;
 	}
 	const char *path = target;
@@ -92,7 +93,7 @@ static int find_socket(const char *target, struct sockaddr_un *sa)
 		struct stat st;
 		if (lstat(rec, &st) < 0 || !S_ISLNK(st.st_mode) ||
 		    (st.st_uid != 0 && st.st_uid != geteuid())) {
-			fprintf(stderr, "ramfuse ctl: %s: no control socket recorded in %s "
+			fdfmt(STDERR_FILENO, "ramfuse ctl: %s: no control socket recorded in %s "
 				"(mounted with -o control=PATH? else give the socket's path)\n",
 				target, rec);
 			return -1;
@@ -100,7 +101,7 @@ static int find_socket(const char *target, struct sockaddr_un *sa)
 		path = rec;
 	}
 	if (strlen(path) >= sizeof(sa->sun_path)) {
-		fprintf(stderr, "ramfuse ctl: %s: path too long for a socket\n", path);
+		fdfmt(STDERR_FILENO, "ramfuse ctl: %s: path too long for a socket\n", path);
 		return -1;
 	}
 	strcpy(sa->sun_path, path);
@@ -120,7 +121,7 @@ static ssize_t exchange(const struct sockaddr_un *sa, const char *line, size_t l
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
-		fprintf(stderr, "ramfuse ctl: %s: %s\n", sa->sun_path, strerror(errno));
+		fdfmt(STDERR_FILENO, "ramfuse ctl: %s: %s\n", sa->sun_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -139,7 +140,7 @@ static ssize_t exchange(const struct sockaddr_un *sa, const char *line, size_t l
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		long long left = end - now_ms();
 		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-			fprintf(stderr, "ramfuse ctl: %s: no answer in %d s\n", sa->sun_path,
+			fdfmt(STDERR_FILENO, "ramfuse ctl: %s: no answer in %d s\n", sa->sun_path,
 				ANSWER_MS / 1000);
 			free(buf);
 			buf = NULL;
@@ -196,7 +197,7 @@ int ctl_main(int argc, char **argv)
 		int res = put_word(line, &len, w, wlen);
 		free(data);
 		if (res < 0) {
-			fprintf(stderr, "ramfuse ctl: command line longer than %d bytes\n",
+			fdfmt(STDERR_FILENO, "ramfuse ctl: command line longer than %d bytes\n",
 				CONTROL_LINE_MAX);
 			free(line);
 			return EXIT_USAGE;
@@ -210,12 +211,13 @@ int ctl_main(int argc, char **argv)
 		return 1;
 	int status = 1;
 	if (n == 0) {
-		fprintf(stderr, "ramfuse ctl: %s: closed without an answer\n", sa.sun_path);
+		fdfmt(STDERR_FILENO, "ramfuse ctl: %s: closed without an answer\n", sa.sun_path);
 	} else if (!strncmp(answer, "ok\n", 3)) {
-		fwrite(answer + 3, 1, (size_t)n - 3, stdout);
-		status = fflush(stdout) ? 1 : 0;
+		struct out o = OUT_FD(STDOUT_FILENO);
+		out_write(&o, answer + 3, (size_t)n - 3);
+		status = out_close(&o) ? 1 : 0;
 	} else {
-		fprintf(stderr, "ramfuse ctl: %s%s", answer, answer[n - 1] == '\n' ? "" : "\n");
+		fdfmt(STDERR_FILENO, "ramfuse ctl: %s%s", answer, answer[n - 1] == '\n' ? "" : "\n");
 		if (!strncmp(answer, "error: usage:", 13))
 			status = EXIT_USAGE;
 	}

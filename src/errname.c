@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "errname.h"
+#include "scan.h"
 
 static const struct { char name[14]; uint16_t value; } errnos[] = {
 	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EINTR", EINTR }, { "EIO", EIO },
@@ -25,7 +26,7 @@ int errname_parse(const char *s, uint32_t *out)
 			return 0;
 		}
 	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long v = scan_ull(s, &end, 10);
 	if (!*s || *s == '-' || *end || v == 0 || v > ERRNAME_MAX)
 		return -EINVAL;
 	*out = (uint32_t)v;

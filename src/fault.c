@@ -12,15 +12,17 @@
 #include "counter.h"
 #include "errname.h"
 #include "fault.h"
+#include "fmt.h"
 #include "log.h"
 #include "opname.h"
+#include "scan.h"
 #include "session.h"
 
 static int parse_num(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = scan_ull(s, &end, 0);
 	if (!*s || *s == '-' || *end || errno || v > max)
 		return -EINVAL;
 	*out = v;
@@ -48,7 +50,7 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 {
 	char buf[FAULT_SPEC_MAX];
 	if (strlen(spec) >= sizeof(buf)) {
-		snprintf(err, errlen, "fault spec too long");
+		sfmt(err, errlen, "fault spec too long");
 		return -EINVAL;
 	}
 	strcpy(buf, spec);
@@ -56,7 +58,7 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 	strcpy(f->spec, spec);
 	char *save = NULL, *word = strtok_r(buf, ":", &save);
 	if (!word || parse_opcode(word, &f->opcode) < 0) {
-		snprintf(err, errlen, "fault=%s: unknown opcode '%s'", spec, word ? word : "");
+		sfmt(err, errlen, "fault=%s: unknown opcode '%s'", spec, word ? word : "");
 		return -EINVAL;
 	}
 	while ((word = strtok_r(NULL, ":", &save))) {
@@ -72,7 +74,7 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 			f->value = (uint32_t)n;
 		} else if (!strcmp(word, "error") && val) {
 			if (errname_parse(val, &f->value)) {
-				snprintf(err, errlen, "fault=%s: error= takes an errno name "
+				sfmt(err, errlen, "fault=%s: error= takes an errno name "
 					 "or a number 1..%d", spec, ERRNAME_MAX);
 				return -EINVAL;
 			}
@@ -83,12 +85,12 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 			       : word[0] == 'b' ? FAULT_BADUNIQUE : FAULT_SHORT;
 		} else if (!strcmp(word, "set") && val) {
 			if (f->nedits == FAULT_EDITS) {
-				snprintf(err, errlen, "fault=%s: more than %d set=", spec, FAULT_EDITS);
+				sfmt(err, errlen, "fault=%s: more than %d set=", spec, FAULT_EDITS);
 				return -EINVAL;
 			}
 			bad = field_parse(f->opcode, val, &f->edits[f->nedits++]);
 			if (bad == -ENOENT) {
-				snprintf(err, errlen, "fault=%s: the reply of %s has no field '%.*s' "
+				sfmt(err, errlen, "fault=%s: the reply of %s has no field '%.*s' "
 					 "(ramfuse --list-fields)", spec, buf,
 					 (int)strcspn(val, "+-="), val);
 				return -EINVAL;
@@ -110,27 +112,27 @@ int fault_parse(struct fault *f, const char *spec, char *err, size_t errlen)
 			bad = parse_num(val, INT64_MAX, &n);
 			f->left = (int64_t)n;
 		} else {
-			snprintf(err, errlen, "fault=%s: unknown word '%s'", spec, word);
+			sfmt(err, errlen, "fault=%s: unknown word '%s'", spec, word);
 			return -EINVAL;
 		}
 		if (bad) {
-			snprintf(err, errlen, "fault=%s: bad value for '%s'", spec, word);
+			sfmt(err, errlen, "fault=%s: bad value for '%s'", spec, word);
 			return -EINVAL;
 		}
 		if (action && f->action && action != f->action) {
-			snprintf(err, errlen, "fault=%s: more than one action", spec);
+			sfmt(err, errlen, "fault=%s: more than one action", spec);
 			return -EINVAL;
 		}
 		if (action)
 			f->action = action;
 	}
 	if (!f->action) {
-		snprintf(err, errlen, "fault=%s: no action (delay=, error=, drop, twice, "
+		sfmt(err, errlen, "fault=%s: no action (delay=, error=, drop, twice, "
 			 "badunique, short, set=)", spec);
 		return -EINVAL;
 	}
 	if (f->opcode == FAULT_OP_CLONE && f->action != FAULT_ERROR) {
-		snprintf(err, errlen, "fault=%s: CLONE takes only error=", spec);
+		sfmt(err, errlen, "fault=%s: CLONE takes only error=", spec);
 		return -EINVAL;
 	}
 	return 0;
@@ -251,12 +253,12 @@ void fault_list_clear(struct fault_list *l)
 	unlock(&l->lock);
 }
 
-void fault_list_print(struct fault_list *l, FILE *out)
+void fault_list_print(struct fault_list *l, struct out *out)
 {
 	lock(&l->lock);
 	for (unsigned i = 0; l->cur && i < l->cur->n; i++) {
 		const struct fault *f = l->cur->f[i];
-		fprintf(out, "%u %s hits=%llu\n", f->id, f->spec,
+		outf(out, "%u %s hits=%llu\n", f->id, f->spec,
 			(unsigned long long)__atomic_load_n(&f->hits, __ATOMIC_RELAXED));
 	}
 	unlock(&l->lock);

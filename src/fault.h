@@ -9,11 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/uio.h>
 
 #include "fields.h"
 #include "lock.h"
+
+struct out;
 
 struct worker;
 struct fuse_in_header;
@@ -82,7 +83,7 @@ void fault_list_free(struct fault_list *l);
 int fault_list_add(struct fault_list *l, const struct fault *f);
 int fault_list_del(struct fault_list *l, unsigned id);
 void fault_list_clear(struct fault_list *l);
-void fault_list_print(struct fault_list *l, FILE *out);
+void fault_list_print(struct fault_list *l, struct out *out);
 uint64_t fault_list_hits(struct fault_list *l);
 
 static inline bool fault_any(struct fault_list *l)

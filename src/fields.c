@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "fields.h"
+#include "fmt.h"
 #include "opname.h"
+#include "scan.h"
 
 struct rstruct;
 
@@ -136,7 +138,7 @@ int field_parse(uint32_t opcode, const char *s, struct edit *e)
 		return -EINVAL;
 	char *end;
 	errno = 0;
-	e->value = *v == '-' ? (uint64_t)strtoll(v, &end, 0) : strtoull(v, &end, 0);
+	e->value = *v == '-' ? (uint64_t)scan_ll(v, &end, 0) : scan_ull(v, &end, 0);
 	if (*end || errno)
 		return -EINVAL;
 	unsigned off = 0;
@@ -190,33 +192,33 @@ void field_apply(const struct edit *e, unsigned n, struct fuse_out_header *h, ch
 }
 
 /* A struct's own fields; a nested one is one row, listed on its own. */
-static void print_fields(FILE *out, const struct rstruct *s)
+static void print_fields(struct out *out, const struct rstruct *s)
 {
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct field *f = &s->f[i];
 		if (f->size)
-			fprintf(out, "| %s | `%s` | %u | %u |\n", s->name, f->name, f->off, f->size);
+			outf(out, "| %s | `%s` | %u | %u |\n", s->name, f->name, f->off, f->size);
 		else if (*f->name)
-			fprintf(out, "| %s | `%s` + %s | %u | %u |\n", s->name, f->name,
+			outf(out, "| %s | `%s` + %s | %u | %u |\n", s->name, f->name,
 				f->sub->name, f->off, f->sub->size);
 		else
-			fprintf(out, "| %s | %s's fields | %u | %u |\n", s->name,
+			outf(out, "| %s | %s's fields | %u | %u |\n", s->name,
 				f->sub->name, f->off, f->sub->size);
 	}
 }
 
-void fields_print(FILE *out)
+void fields_print(struct out *out)
 {
 	static const struct rstruct *const nested[] = { &attr_r, &dirent_r, &sx_time_r, &sx_r };
-	fputs("| opcode | reply edited by `set=` |\n| --- | --- |\n"
-	      "| every opcode | `out.` + fuse_out_header |\n", out);
+	out_puts(out, "| opcode | reply edited by `set=` |\n| --- | --- |\n"
+		 "| every opcode | `out.` + fuse_out_header |\n");
 	for (size_t i = 0, j; i < NREPLIES; i = j) {
-		fputs("|", out);
+		out_puts(out, "|");
 		for (j = i; j < NREPLIES && replies[j].s == replies[i].s; j++)
-			fprintf(out, " %s", opcode_name(replies[j].opcode));
-		fprintf(out, " | %s |\n", replies[i].s->name);
+			outf(out, " %s", opcode_name(replies[j].opcode));
+		outf(out, " | %s |\n", replies[i].s->name);
 	}
-	fputs("\n| reply | field | offset | size |\n| --- | --- | --- | --- |\n", out);
+	out_puts(out, "\n| reply | field | offset | size |\n| --- | --- | --- | --- |\n");
 	print_fields(out, &header_r);
 	for (size_t i = 0; i < NREPLIES; i++)
 		if (!i || replies[i].s != replies[i - 1].s)

@@ -6,9 +6,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "fuse_abi.h"
+
+struct out;
 
 enum edit_op { EDIT_SET, EDIT_ADD, EDIT_SUB };
 
@@ -26,6 +27,6 @@ int field_parse(uint32_t opcode, const char *s, struct edit *e);
 void field_apply(const struct edit *e, unsigned n, struct fuse_out_header *h,
 		 char *body, size_t len);
 /* ramfuse --list-fields: the tables of the README, in Markdown. */
-void fields_print(FILE *f);
+void fields_print(struct out *f);
 
 #endif

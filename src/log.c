@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "log.h"
 
 enum { TARGET_NONE, TARGET_KMSG, TARGET_SYSLOG, TARGET_FILE };
@@ -45,7 +46,7 @@ int log_open(const char *spec, char *err, size_t errlen)
 	if (target_fd >= 0)
 		return 0;
 	int e = errno;
-	snprintf(err, errlen, "log=%s: %s: %s", spec, what, strerror(e));
+	sfmt(err, errlen, "log=%s: %s: %s", spec, what, strerror(e));
 	target = TARGET_NONE;
 	return -e;
 }
@@ -87,8 +88,8 @@ static void send_syslog(const char *line, size_t len)
 static void vline(int level, const char *fmt, va_list ap)
 {
 	char buf[1024 + 32], *line = buf + 32;
-	int n = snprintf(line, 1024, "ramfuse: ");
-	int m = vsnprintf(line + n, 1024 - n - 1, fmt, ap);
+	int n = sfmt(line, 1024, "ramfuse: ");
+	int m = vsfmt(line + n, 1024 - n - 1, fmt, ap);
 	if (m < 0)
 		return;
 	n += m;
@@ -103,13 +104,13 @@ static void vline(int level, const char *fmt, va_list ap)
 	switch (target) {
 	case TARGET_KMSG:
 		/* /dev/kmsg takes one record per write: "<level>text" */
-		h = snprintf(head, sizeof(head), "<%d>", level);
+		h = sfmt(head, sizeof(head), "<%d>", level);
 		memcpy(line - h, head, h);
 		r = write(target_fd, line - h, n + h);
 		break;
 	case TARGET_SYSLOG:
 		/* facility daemon (3); syslogd adds the time */
-		h = snprintf(head, sizeof(head), "<%d>ramfuse[%d]:", 3 << 3 | level, (int)getpid());
+		h = sfmt(head, sizeof(head), "<%d>ramfuse[%d]:", 3 << 3 | level, (int)getpid());
 		memcpy(line + 8 - h, head, h);
 		send_syslog(line + 8 - h, n - 8 + h - 1);
 		break;

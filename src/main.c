@@ -17,6 +17,7 @@
 
 #include "control.h"
 #include "cred.h"
+#include "fmt.h"
 #include "log.h"
 #include "mount.h"
 #include "opts.h"
@@ -28,9 +29,10 @@
 #define VERSION "0.1"
 #define EXIT_USAGE 2
 
-static void usage(FILE *f)
+static void usage(int fd)
 {
-	fputs("usage: ramfuse [-f] [-d] [-o OPTIONS]... MOUNTPOINT\n"
+	static const char text[] =
+	      "usage: ramfuse [-f] [-d] [-o OPTIONS]... MOUNTPOINT\n"
 	      "       mount.fuse.ramfuse SOURCE MOUNTPOINT [-o OPTIONS]\n"
 	      "  -f, --foreground  stay in the foreground, messages on stderr\n"
 	      "  -d, --debug       log every request and reply (implies -f)\n"
@@ -67,14 +69,18 @@ static void usage(FILE *f)
 	      "  -V, --version     the version\n"
 	      "       ramfuse ctl MOUNTPOINT|SOCKET COMMAND [ARG]...  (the -o control= client)\n"
 	      "       ramfuse volumes              (the volumes and their mounts)\n"
-	      "       ramfuse destroy NAME...      (an unmounted volume's files go)\n", f);
+	      "       ramfuse destroy NAME...      (an unmounted volume's files go)\n";
+	struct out o = OUT_FD(fd);
+	out_write(&o, text, sizeof(text) - 1);
+	out_close(&o);
 }
 
 static noreturn void print_version(void)
 {
-	printf("ramfuse %s (FUSE protocol %d.%d)\n", VERSION, FUSE_KERNEL_VERSION,
-	       FUSE_KERNEL_MINOR_VERSION);
-	exit(0);
+	struct out o = OUT_FD(STDOUT_FILENO);
+	outf(&o, "ramfuse %s (FUSE protocol %d.%d)\n", VERSION, FUSE_KERNEL_VERSION,
+	     FUSE_KERNEL_MINOR_VERSION);
+	exit(out_close(&o) ? 1 : 0);
 }
 
 static noreturn void fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -83,7 +89,7 @@ static noreturn void fail(int code, const char *fmt, ...)
 	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsfmt(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	msg("%s", line);
 	exit(code);
@@ -131,7 +137,7 @@ static void parse_helper_args(struct cli *c, int argc, char **argv, const char *
 			if (a[1] == 'o')
 				add_opts(c, argv[i]);
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
+			usage(STDOUT_FILENO);
 			exit(0);
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			print_version();
@@ -155,11 +161,12 @@ static void parse_helper_args(struct cli *c, int argc, char **argv, const char *
 
 static void parse_args(struct cli *c, int argc, char **argv)
 {
-	/* the long forms, before getopt sees them (getopt_long costs more) */
+	/* the long forms first; then the short ones, as getopt("+fdho:V")
+	 * would take them (musl's getopt brings stdio along) */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help")) {
-			usage(stdout);
+			usage(STDOUT_FILENO);
 			exit(0);
 		} else if (!strcmp(a, "--version")) {
 			print_version();
@@ -173,33 +180,51 @@ static void parse_args(struct cli *c, int argc, char **argv)
 			i++;
 		}
 	}
-	int opt;
-	while ((opt = getopt(argc, argv, "+fdho:V")) != -1) {
-		switch (opt) {
-		case 'f': c->foreground = true; break;
-		case 'd': c->foreground = true; log_set_debug(true); break;
-		case 'o': add_opts(c, optarg); break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': print_version();
-		default: usage(stderr); exit(EXIT_USAGE);
+	int arg = 1;
+	for (; arg < argc && argv[arg][0] == '-' && argv[arg][1]; arg++) {
+		const char *a = argv[arg];
+		if (!strcmp(a, "--")) {
+			arg++;
+			break;
+		}
+		for (a++; *a; a++) {
+			switch (*a) {
+			case 'f': c->foreground = true; continue;
+			case 'd': c->foreground = true; log_set_debug(true); continue;
+			case 'h': usage(STDOUT_FILENO); exit(0);
+			case 'V': print_version();
+			case 'o':
+				if (!a[1] && arg + 1 == argc) {
+					msg("option -o needs an argument");
+					break;
+				}
+				add_opts(c, a[1] ? a + 1 : argv[++arg]);
+				a = strchr(a, 0) - 1; /* the rest was the argument */
+				continue;
+			default:
+				msg("unknown option '-%c'", *a);
+				break;
+			}
+			usage(STDERR_FILENO);
+			exit(EXIT_USAGE);
 		}
 	}
 	/* ramfuse SOURCE MOUNTPOINT -o OPTIONS: how mount.fuse3 runs us (fstab
 	 * type fuse.ramfuse, or "ramfuse#SOURCE" with type fuse; mount(8)
 	 * always passes options).  Without -o two names stay an error. */
-	if (argc - optind >= 4 && argv[optind + 1][0] != '-' && !strcmp(argv[optind + 2], "-o")) {
+	if (argc - arg >= 4 && argv[arg + 1][0] != '-' && !strcmp(argv[arg + 2], "-o")) {
 		const char *source;
-		parse_helper_args(c, argc - optind + 1, argv + optind - 1, &source);
+		parse_helper_args(c, argc - arg + 1, argv + arg - 1, &source);
 		c->source = source;
 		return;
 	}
-	if (optind != argc - 1) {
-		msg(optind == argc ? "no MOUNTPOINT given" : "unexpected argument '%s'",
-		    argv[optind == argc ? 0 : argc - 1]);
-		usage(stderr);
+	if (arg != argc - 1) {
+		msg(arg == argc ? "no MOUNTPOINT given" : "unexpected argument '%s'",
+		    argv[arg == argc ? 0 : argc - 1]);
+		usage(STDERR_FILENO);
 		exit(EXIT_USAGE);
 	}
-	c->mountpoint = argv[optind];
+	c->mountpoint = argv[arg];
 }
 
 /* The directory holding path, opened now so that it stays the same
@@ -241,7 +266,7 @@ static void mark_storage_daemon(int argc, char **argv)
 		return;
 	/* all arguments if they fit, else the mountpoint (the last) alone */
 	for (int from = 1; from <= argc; from = argc - 1) {
-		len = (size_t)snprintf(copy, room + 1, "@ramfuse");
+		len = (size_t)sfmt(copy, room + 1, "@ramfuse");
 		for (int i = from; i < argc && len < room; i++) {
 			size_t n = strlen(argv[i]);
 			copy[len++] = 0;
@@ -381,7 +406,7 @@ static int volume_connect(struct session *s, struct volume_req *r, bool dp, char
 			  char *why, size_t len)
 {
 	if (r->default_permissions != dp) {
-		snprintf(why, len, "the volume is served %s default_permissions: mount it so",
+		sfmt(why, len, "the volume is served %s default_permissions: mount it so",
 			 dp ? "with" : "without");
 		return -EINVAL;
 	}
@@ -391,7 +416,7 @@ static int volume_connect(struct session *s, struct volume_req *r, bool dp, char
 	if (res == 0)
 		res = session_start(s);
 	if (res < 0) {
-		snprintf(why, len, "%s: %s", s->workers ? "starting workers" : "INIT",
+		sfmt(why, len, "%s: %s", s->workers ? "starting workers" : "INIT",
 			 strerror(-res));
 		session_join(s);
 		session_free(s);
@@ -399,7 +424,7 @@ static int volume_connect(struct session *s, struct volume_req *r, bool dp, char
 		return res;
 	}
 	r->fd = -1; /* the session's now */
-	snprintf(mnt, PATH_MAX, "%s", r->mnt);
+	sfmt(mnt, PATH_MAX, "%s", r->mnt);
 	int err = stats_write(s);
 	if (err)
 		msg("writing stats to %s: %s", s->cfg.stats_path, strerror(-err));
@@ -425,7 +450,7 @@ static bool volume_request(struct volume *vol, struct session *s, const char *mn
 	char text[PATH_MAX + 256];
 	switch (r.cmd) {
 	case VOLUME_INFO:
-		snprintf(text, sizeof(text), "%s\t%d\t%s\tinodes %llu\tbytes %llu",
+		sfmt(text, sizeof(text), "%s\t%d\t%s\tinodes %llu\tbytes %llu",
 			 volume_name(vol), (int)getpid(), serving ? mnt : "-",
 			 (unsigned long long)memfs_inode_count(s->fs),
 			 (unsigned long long)memfs_byte_count(s->fs));
@@ -433,7 +458,7 @@ static bool volume_request(struct volume *vol, struct session *s, const char *mn
 		return false;
 	case VOLUME_DESTROY:
 		if (serving && (pending->client >= 0 || !connection_gone(s))) {
-			snprintf(text, sizeof(text), "mounted on %s: unmount it first", mnt);
+			sfmt(text, sizeof(text), "mounted on %s: unmount it first", mnt);
 			volume_answer(&r, -EBUSY, text);
 			return false;
 		}
@@ -441,7 +466,7 @@ static bool volume_request(struct volume *vol, struct session *s, const char *mn
 		return !serving; /* answered once the socket is gone */
 	case VOLUME_ATTACH:
 		if (serving && (pending->client >= 0 || !connection_gone(s))) {
-			snprintf(text, sizeof(text), "mounted on %s (one mount at a time)", mnt);
+			sfmt(text, sizeof(text), "mounted on %s (one mount at a time)", mnt);
 			volume_answer(&r, -EBUSY, text);
 		} else {
 			*pending = r;
@@ -556,7 +581,7 @@ static const char *absolute(const char *what, const char *path, char buf[PATH_MA
 	char cwd[PATH_MAX];
 	if (!path || path[0] == '/')
 		return path;
-	if (!getcwd(cwd, sizeof(cwd)) || snprintf(buf, PATH_MAX, "%s/%s", cwd, path) >= PATH_MAX)
+	if (!getcwd(cwd, sizeof(cwd)) || sfmt(buf, PATH_MAX, "%s/%s", cwd, path) >= PATH_MAX)
 		fail(EXIT_USAGE, "%s path '%s' is too long", what, path);
 	return buf;
 }
@@ -571,8 +596,9 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "destroy"))
 		return volume_destroy_main(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "--list-fields")) {
-		fields_print(stdout);
-		return fflush(stdout) ? 1 : 0;
+		struct out o = OUT_FD(STDOUT_FILENO);
+		fields_print(&o);
+		return out_close(&o) ? 1 : 0;
 	}
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];

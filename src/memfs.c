@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include "dir.h"
+#include "fmt.h"
 #include "memfs_impl.h"
 
 static void set_slot(struct memfs *fs, uint64_t ino, struct inode *i)
@@ -338,12 +339,12 @@ int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, siz
 		if (!i)
 			continue;
 		if (i->ino != n) {
-			snprintf(why, len, "inode %llu in slot %llu", (unsigned long long)i->ino,
+			sfmt(why, len, "inode %llu in slot %llu", (unsigned long long)i->ino,
 				 (unsigned long long)n);
 			return -1;
 		}
 		if (!i->nlink && !i->nopen && !i->nlookup) {
-			snprintf(why, len, "inode %llu kept with no name, open or lookup",
+			sfmt(why, len, "inode %llu kept with no name, open or lookup",
 				 (unsigned long long)n);
 			return -1;
 		}
@@ -352,7 +353,7 @@ int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, siz
 		if (held && n != MEMFS_ROOT) {
 			held(ctx, n, &nlookup, &nopen);
 			if (nlookup != i->nlookup || nopen != i->nopen) {
-				snprintf(why, len, "inode %llu: %llu lookups and %u opens, "
+				sfmt(why, len, "inode %llu: %llu lookups and %u opens, "
 					 "the kernel holds %llu and %u", (unsigned long long)n,
 					 (unsigned long long)i->nlookup, i->nopen,
 					 (unsigned long long)nlookup, nopen);
@@ -365,13 +366,13 @@ int memfs_check(struct memfs *fs, memfs_held_fn *held, void *ctx, char *why, siz
 	}
 	uint64_t ninodes = __atomic_load_n(&fs->ninodes, __ATOMIC_RELAXED);
 	if (counted != ninodes) {
-		snprintf(why, len, "%llu inodes counted, %llu kept", (unsigned long long)ninodes,
+		sfmt(why, len, "%llu inodes counted, %llu kept", (unsigned long long)ninodes,
 			 (unsigned long long)counted);
 		return -1;
 	}
 	uint64_t nbytes = __atomic_load_n(&fs->nbytes, __ATOMIC_RELAXED);
 	if (bytes != nbytes) {
-		snprintf(why, len, "%llu bytes counted, %llu allocated", (unsigned long long)nbytes,
+		sfmt(why, len, "%llu bytes counted, %llu allocated", (unsigned long long)nbytes,
 			 (unsigned long long)bytes);
 		return -1;
 	}

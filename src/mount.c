@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "mount.h"
 
 int mount_check_point(const char *mnt, char *err, size_t errlen)
@@ -16,12 +17,12 @@ int mount_check_point(const char *mnt, char *err, size_t errlen)
 	struct stat st;
 	if (stat(mnt, &st) < 0) {
 		int e = errno;
-		snprintf(err, errlen, "%s: %s", mnt,
+		sfmt(err, errlen, "%s: %s", mnt,
 			 e == ENOENT ? "mountpoint does not exist" : strerror(e));
 		return -e;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: mountpoint is not a directory", mnt);
+		sfmt(err, errlen, "%s: mountpoint is not a directory", mnt);
 		return -ENOTDIR;
 	}
 	return 0;
@@ -30,19 +31,19 @@ int mount_check_point(const char *mnt, char *err, size_t errlen)
 int mount_fuse(const struct options *o, const char *mnt, int fd, char *err, size_t errlen)
 {
 	char type[256], data[512];
-	int n = snprintf(type, sizeof(type), "fuse%s%s", *o->subtype ? "." : "", o->subtype);
+	int n = sfmt(type, sizeof(type), "fuse%s%s", *o->subtype ? "." : "", o->subtype);
 	if (n < 0 || (size_t)n >= sizeof(type)) {
-		snprintf(err, errlen, "subtype '%s' is too long", o->subtype);
+		sfmt(err, errlen, "subtype '%s' is too long", o->subtype);
 		return -EINVAL;
 	}
-	n = snprintf(data, sizeof(data), "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s%s",
+	n = sfmt(data, sizeof(data), "fd=%d,rootmode=%o,user_id=%u,group_id=%u%s%s",
 		     fd, S_IFDIR | o->mode, (unsigned)getuid(), (unsigned)getgid(),
 		     o->default_permissions ? ",default_permissions" : "",
 		     o->allow_other ? ",allow_other" : "");
 	if (o->max_read && n > 0 && (size_t)n < sizeof(data))
-		n += snprintf(data + n, sizeof(data) - n, ",max_read=%u", o->max_read);
+		n += sfmt(data + n, sizeof(data) - n, ",max_read=%u", o->max_read);
 	if (n < 0 || (size_t)n >= sizeof(data)) {
-		snprintf(err, errlen, "mount options too long");
+		sfmt(err, errlen, "mount options too long");
 		return -EINVAL;
 	}
 	if (mount(o->fsname, mnt, type, o->mount_flags, data) == 0)
@@ -53,7 +54,7 @@ int mount_fuse(const struct options *o, const char *mnt, int fd, char *err, size
 		why = "permission denied (mounting needs root or CAP_SYS_ADMIN)";
 	else if (e == ENODEV)
 		why = "the kernel has no FUSE filesystem (is the fuse module loaded?)";
-	snprintf(err, errlen, "mount %s on %s: %s", type, mnt, why);
+	sfmt(err, errlen, "mount %s on %s: %s", type, mnt, why);
 	return -e;
 }
 
@@ -71,7 +72,7 @@ static int fusermount(const char *const args[], int commfd)
 		/* where fuse3 installs it: a set-uid program on a fixed path */
 		char env[32];
 		char *envp[] = { env, NULL };
-		snprintf(env, sizeof(env), "_FUSE_COMMFD=%d", commfd);
+		sfmt(env, sizeof(env), "_FUSE_COMMFD=%d", commfd);
 		execve("/usr/bin/fusermount3", (char **)argv, commfd >= 0 ? envp : environ);
 		execve("/bin/fusermount3", (char **)argv, commfd >= 0 ? envp : environ);
 		_exit(127);
@@ -92,21 +93,21 @@ static int fusermount(const char *const args[], int commfd)
 int mount_fusermount(const struct options *o, const char *mnt, int *fd, char *err, size_t errlen)
 {
 	char opts[512];
-	int n = snprintf(opts, sizeof(opts), "fsname=%s,subtype=%s%s%s%s%s%s", o->fsname,
+	int n = sfmt(opts, sizeof(opts), "fsname=%s,subtype=%s%s%s%s%s%s", o->fsname,
 			 o->subtype, o->default_permissions ? ",default_permissions" : "",
 			 o->allow_other ? ",allow_other" : "",
 			 o->mount_flags & MS_RDONLY ? ",ro" : "",
 			 o->mount_flags & MS_NOEXEC ? ",noexec" : "",
 			 o->mount_flags & MS_NOATIME ? ",noatime" : "");
 	if (o->max_read && n > 0 && (size_t)n < sizeof(opts))
-		n += snprintf(opts + n, sizeof(opts) - n, ",max_read=%u", o->max_read);
+		n += sfmt(opts + n, sizeof(opts) - n, ",max_read=%u", o->max_read);
 	if (n < 0 || (size_t)n >= sizeof(opts)) {
-		snprintf(err, errlen, "mount options too long for fusermount3");
+		sfmt(err, errlen, "mount options too long for fusermount3");
 		return -EINVAL;
 	}
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
-		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		sfmt(err, errlen, "socketpair: %s", strerror(errno));
 		return -errno;
 	}
 	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
@@ -123,7 +124,7 @@ int mount_fusermount(const struct options *o, const char *mnt, int *fd, char *er
 	struct cmsghdr *h = got > 0 ? CMSG_FIRSTHDR(&m) : NULL;
 	if (status != 0 || !h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
 	    h->cmsg_len != CMSG_LEN(sizeof(int))) {
-		snprintf(err, errlen, "mount %s: no right to mount, and fusermount3 %s", mnt,
+		sfmt(err, errlen, "mount %s: no right to mount, and fusermount3 %s", mnt,
 			 status == 127 ? "is not installed (the fuse3 package)"
 			 : status < 0 ? strerror(-status)
 			 : status ? "failed (its message is above)" : "sent no descriptor");

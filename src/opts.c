@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +8,9 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "opts.h"
+#include "scan.h"
 
 /* Names change only through ramfuse, and ramfuse makes every name through
  * the kernel, which then replaces its negative entry (populate= fills the
@@ -26,7 +29,9 @@ static uint64_t ram_bytes(void)
 
 void opts_defaults(struct options *o)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* what sysconf(_SC_NPROCESSORS_ONLN) reads, without its 1 KiB table */
+	cpu_set_t set;
+	int cpus = sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
 	*o = (struct options){
 		.fsname = "ramfuse",
 		.subtype = "ramfuse",
@@ -58,7 +63,7 @@ static int parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	errno = 0;
 	char *end;
-	uint64_t v = strtoull(s, &end, 0);
+	uint64_t v = scan_ull(s, &end, 0);
 	if (errno)
 		return -EINVAL;
 	int shift = 0;
@@ -86,7 +91,7 @@ static int parse_u32(const char *s, int base, uint32_t max, uint32_t *out)
 		return -EINVAL;
 	errno = 0;
 	char *end;
-	unsigned long long v = strtoull(s, &end, base);
+	unsigned long long v = scan_ull(s, &end, base);
 	if (errno || *end || v > max)
 		return -EINVAL;
 	*out = (uint32_t)v;
@@ -248,7 +253,7 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 			bad = -EINVAL;
 	} else if (IS("fault") && val) {
 		if (o->session.nfaults == FAULT_MAX) {
-			snprintf(err, errlen, "more than %d fault= options", FAULT_MAX);
+			sfmt(err, errlen, "more than %d fault= options", FAULT_MAX);
 			return -EINVAL;
 		}
 		struct fault f;
@@ -274,13 +279,13 @@ static int parse_one(struct options *o, char *opt, char *err, size_t errlen)
 		bad = *val ? 0 : -EINVAL;
 	}
 	else {
-		snprintf(err, errlen, "unknown option '%s%s%s'", opt, val ? "=" : "",
+		sfmt(err, errlen, "unknown option '%s%s%s'", opt, val ? "=" : "",
 			 val ? val : "");
 		return -EINVAL;
 	}
 #undef IS
 	if (bad) {
-		snprintf(err, errlen, "bad value in option '%s=%s'", opt, val);
+		sfmt(err, errlen, "bad value in option '%s=%s'", opt, val);
 		return -EINVAL;
 	}
 	return 0;
@@ -293,18 +298,18 @@ int opts_check(const struct options *o, char *err, size_t errlen)
 {
 	size_t len = strlen(o->fsname);
 	if (!len || len > OPTS_FSNAME_MAX) {
-		snprintf(err, errlen, "fsname (the mount source) must be 1..%d bytes, not %zu",
+		sfmt(err, errlen, "fsname (the mount source) must be 1..%d bytes, not %zu",
 			 OPTS_FSNAME_MAX, len);
 		return -EINVAL;
 	}
 	if (o->volume && o->control_path) {
-		snprintf(err, errlen, "volume cannot be used with control= (a volume's "
+		sfmt(err, errlen, "volume cannot be used with control= (a volume's "
 			 "connections come and go)");
 		return -EINVAL;
 	}
 	len = strlen(o->subtype);
 	if (len > OPTS_SUBTYPE_MAX) {
-		snprintf(err, errlen, "subtype must be at most %d bytes, not %zu",
+		sfmt(err, errlen, "subtype must be at most %d bytes, not %zu",
 			 OPTS_SUBTYPE_MAX, len);
 		return -EINVAL;
 	}

@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "populate.h"
 
 /* Everything is written as root: the archive says who owns what. */
@@ -150,10 +151,10 @@ int pop_fail(struct pop *p, const char *path, int err, const char *fmt, ...)
 	char what[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	vsfmt(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	/* names may hold anything: show at most a line of them */
-	snprintf(p->err, p->errlen, "populate=%s: %s%.300s%s%s", p->src, path ? "'" : "",
+	sfmt(p->err, p->errlen, "populate=%s: %s%.300s%s%s", p->src, path ? "'" : "",
 		 path ? path : "", path ? "': " : "", what);
 	for (char *c = p->err; *c; c++)
 		if ((unsigned char)*c < ' ')
@@ -509,7 +510,7 @@ int populate(struct memfs *fs, const char *src, char *err, size_t errlen)
 	struct pop p = { .fs = fs, .src = src, .err = err, .errlen = errlen };
 	struct pop_in *in = malloc(sizeof(*in));
 	if (!in) {
-		snprintf(err, errlen, "populate=%s: %s", src, strerror(ENOMEM));
+		sfmt(err, errlen, "populate=%s: %s", src, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	*in = (struct pop_in){ .fd = -1 };

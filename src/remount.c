@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fmt.h"
 #include "opts.h"
 #include "remount.h"
 
@@ -54,7 +55,7 @@ int remount_apply(struct memfs *fs, const char *list, char *err, size_t errlen)
 			strcat(livelist, t);
 		} else if (find(kernels, sizeof(kernels) / sizeof(kernels[0]), t, len) < 0 &&
 			   !opts_is_generic(t)) {
-			snprintf(err, errlen, "'%s' cannot change on remount (only size=, nr_inodes=, "
+			sfmt(err, errlen, "'%s' cannot change on remount (only size=, nr_inodes=, "
 				 "mode=, uid=, gid= and mount flags)", t);
 			res = -EINVAL;
 			break;
@@ -65,10 +66,10 @@ int remount_apply(struct memfs *fs, const char *list, char *err, size_t errlen)
 	if (!res && (res = opts_parse(&o, livelist, err, errlen)) == 0) {
 		res = memfs_set_limits(fs, given[0] ? &o.size : NULL, given[1] ? &o.nr_inodes : NULL);
 		if (res == -EBUSY)
-			snprintf(err, errlen, "size= or nr_inodes= below what is in use: %s",
+			sfmt(err, errlen, "size= or nr_inodes= below what is in use: %s",
 				 strerror(EBUSY));
 		else if (res)
-			snprintf(err, errlen, "new limits: %s", strerror(-res));
+			sfmt(err, errlen, "new limits: %s", strerror(-res));
 	}
 	if (!res && (given[2] || given[3] || given[4])) {
 		static const struct memfs_cred root = { .uid = 0 };
@@ -80,7 +81,7 @@ int remount_apply(struct memfs *fs, const char *list, char *err, size_t errlen)
 		struct memfs_attr a;
 		res = memfs_setattr(fs, &root, MEMFS_ROOT, &sa, &a);
 		if (res)
-			snprintf(err, errlen, "the root's mode/uid/gid: %s", strerror(-res));
+			sfmt(err, errlen, "the root's mode/uid/gid: %s", strerror(-res));
 	}
 	free(copy);
 	free(livelist);

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "log.h"
 #include "session.h"
 
@@ -83,8 +84,8 @@ static void print_flags(uint64_t flags)
 	size_t n = 0;
 	for (int i = 0; i < 64; i++)
 		if ((flags >> i) & 1) {
-			int m = bit[i] ? snprintf(line + n, sizeof(line) - n, " %s", bit[i])
-				       : snprintf(line + n, sizeof(line) - n, " bit%d", i);
+			int m = bit[i] ? sfmt(line + n, sizeof(line) - n, " %s", bit[i])
+				       : sfmt(line + n, sizeof(line) - n, " bit%d", i);
 			if (m < 0 || (size_t)m >= sizeof(line) - n)
 				break;
 			n += (size_t)m;
@@ -291,7 +292,7 @@ int session_start(struct session *s)
 				w->fd = fd;
 			}
 		}
-		snprintf(w->tag, sizeof(w->tag), "fd %d", w->fd);
+		sfmt(w->tag, sizeof(w->tag), "fd %d", w->fd);
 		if (s->cfg.nonblock && fcntl(w->fd, F_SETFL, O_NONBLOCK) < 0)
 			msg("O_NONBLOCK on fd %d: %s", w->fd, strerror(errno));
 		w->in = malloc(s->in_size);

@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "control.h"
 #include "dev.h"
@@ -13,6 +12,8 @@
 #include "fuse_abi.h"
 #include "memfs.h"
 #include "uring.h"
+
+struct out;
 
 enum passthrough_mode { PASSTHROUGH_AUTO, PASSTHROUGH_ON, PASSTHROUGH_OFF };
 enum uring_mode { URING_AUTO, URING_ON, URING_OFF };
@@ -97,7 +98,7 @@ int worker_write(struct worker *w, const struct iovec *iov, int iovcnt);
 void dispatch(struct worker *w, size_t len);
 
 /* stats.c */
-void stats_print(struct session *s, FILE *f);
+void stats_print(struct session *s, struct out *f);
 int stats_write(struct session *s);
 
 #endif

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "log.h"
 #include "store.h"
 
@@ -40,7 +41,7 @@ int store_init(struct store *st, uint64_t max_bytes, bool memfd)
 	}
 	char size[32];
 	/* tmpfs reads 0 as "no limit", as we do */
-	snprintf(size, sizeof(size), "%llu",
+	sfmt(size, sizeof(size), "%llu",
 		 max_bytes == UINT64_MAX ? 0ULL : (unsigned long long)max_bytes);
 	if (set(fsfd, "size", size) < 0 || set(fsfd, "nr_inodes", "0") < 0 ||
 	    set(fsfd, "mode", "0700") < 0 ||
@@ -68,7 +69,7 @@ int store_set_size(struct store *st, uint64_t max_bytes)
 	if (fsfd < 0)
 		return -errno;
 	char size[32];
-	snprintf(size, sizeof(size), "%llu",
+	sfmt(size, sizeof(size), "%llu",
 		 max_bytes == UINT64_MAX ? 0ULL : (unsigned long long)max_bytes);
 	int res = set(fsfd, "size", size) < 0 ||
 		  syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0 ? -errno : 0;
@@ -94,7 +95,7 @@ bool store_limits_itself(const struct store *st)
 
 static void file_name(char *buf, size_t len, uint64_t ino, uint64_t generation)
 {
-	snprintf(buf, len, "%llx.%llx", (unsigned long long)ino, (unsigned long long)generation);
+	sfmt(buf, len, "%llx.%llx", (unsigned long long)ino, (unsigned long long)generation);
 }
 
 /* Named files, not O_TMPFILE ones, so that a file's fd can be closed and

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "counter.h"
+#include "fmt.h"
 #include "log.h"
 #include "ring.h"
+#include "scan.h"
 #include "session.h"
 #include "uring.h"
 
@@ -73,12 +75,12 @@ static int possible_cpus(void)
 	int count = 0;
 	for (char *p = buf; *p && *p != '\n';) {
 		char *end;
-		long a = strtol(p, &end, 10), b = a;
+		long a = scan_ll(p, &end, 10), b = a;
 		if (end == p)
 			return -EIO;
 		if (*end == '-') {
 			p = end + 1;
-			b = strtol(p, &end, 10);
+			b = scan_ll(p, &end, 10);
 			if (end == p || b < a)
 				return -EIO;
 		}
@@ -107,27 +109,27 @@ int uring_usable(unsigned minor, uint64_t offered, char *why, size_t len)
 	if (!(offered & FUSE_OVER_IO_URING)) {
 		int param = enable_uring_param();
 		if (minor < 42)
-			snprintf(why, len, "the kernel's FUSE 7.%u predates FUSE over io_uring "
+			sfmt(why, len, "the kernel's FUSE 7.%u predates FUSE over io_uring "
 				 "(7.42, Linux 6.14)", minor);
 		else if (param == 0)
-			snprintf(why, len, "enable_uring is off (echo Y > " ENABLE_URING ")");
+			sfmt(why, len, "enable_uring is off (echo Y > " ENABLE_URING ")");
 		else if (param < 0)
-			snprintf(why, len, "the kernel has no FUSE over io_uring "
+			sfmt(why, len, "the kernel has no FUSE over io_uring "
 				 "(CONFIG_FUSE_IO_URING off)");
 		else
-			snprintf(why, len, "the kernel did not offer FUSE_OVER_IO_URING in INIT");
+			sfmt(why, len, "the kernel did not offer FUSE_OVER_IO_URING in INIT");
 		return -EOPNOTSUPP;
 	}
 	int cpus = possible_cpus();
 	if (cpus < 0) {
-		snprintf(why, len, "cannot count the kernel's queues from " POSSIBLE_CPUS ": %s",
+		sfmt(why, len, "cannot count the kernel's queues from " POSSIBLE_CPUS ": %s",
 			 strerror(-cpus));
 		return cpus;
 	}
 	struct ring r;
 	int err = ring_init(&r, 2, SETUP_FLAGS);
 	if (err) {
-		snprintf(why, len, "io_uring_setup: %s%s", strerror(-err),
+		sfmt(why, len, "io_uring_setup: %s%s", strerror(-err),
 			 err == -EPERM ? " (sysctl kernel.io_uring_disabled?)" : "");
 		return err;
 	}
@@ -350,7 +352,7 @@ int uring_start(struct session *s)
 		struct worker *w = &s->workers[s->nworkers + started];
 		*w = (struct worker){ .s = s, .fd = s->fd, .index = s->nworkers + started,
 				      .queue = q };
-		snprintf(w->tag, sizeof(w->tag), "q %u", started);
+		sfmt(w->tag, sizeof(w->tag), "q %u", started);
 		q->w = w;
 		q->qid = started;
 		q->ring.fd = -1;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "fmt.h"
 #include "log.h"
 #include "mount.h"
 #include "volume.h"
@@ -46,16 +47,16 @@ static int socket_path(const char *name, char *path, size_t len)
 		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			     (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
 			     (*p == '.' && p != (const void *)name);
-		n += plain ? (size_t)snprintf(esc + n, sizeof(esc) - n, "%c", *p)
-			   : (size_t)snprintf(esc + n, sizeof(esc) - n, "%%%02X", *p);
+		n += plain ? (size_t)sfmt(esc + n, sizeof(esc) - n, "%c", *p)
+			   : (size_t)sfmt(esc + n, sizeof(esc) - n, "%%%02X", *p);
 	}
 	if (n > 64) { /* FNV-1a of the whole name after its first 48 bytes */
 		uint64_t h = 0xcbf29ce484222325ull;
 		for (const char *p = name; *p; p++)
 			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-		snprintf(esc + 48, sizeof(esc) - 48, "~%016llx", (unsigned long long)h);
+		sfmt(esc + 48, sizeof(esc) - 48, "~%016llx", (unsigned long long)h);
 	}
-	int m = snprintf(path, len, "%s/%s", VOLUME_DIR, esc);
+	int m = sfmt(path, len, "%s/%s", VOLUME_DIR, esc);
 	return m > 0 && (size_t)m < len ? 0 : -ENAMETOOLONG;
 }
 
@@ -64,14 +65,14 @@ static int check_name(const char *name, char *err, size_t errlen)
 	size_t len = strlen(name);
 	if (len && len <= VOLUME_NAME_MAX)
 		return 0;
-	snprintf(err, errlen, "volume name must be 1..%d bytes, not %zu", VOLUME_NAME_MAX, len);
+	sfmt(err, errlen, "volume name must be 1..%d bytes, not %zu", VOLUME_NAME_MAX, len);
 	return -EINVAL;
 }
 
 static int connect_path(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	sfmt(a.sun_path, sizeof(a.sun_path), "%s", path);
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
@@ -110,7 +111,7 @@ static int read_answer(int s, struct answer *a)
 	while ((n = recv(s, a, sizeof(*a), 0)) < 0 && errno == EINTR)
 		;
 	if (n != (ssize_t)sizeof(*a)) {
-		snprintf(a->text, sizeof(a->text), "the volume's daemon ended without answering");
+		sfmt(a->text, sizeof(a->text), "the volume's daemon ended without answering");
 		return -EIO;
 	}
 	a->text[sizeof(a->text) - 1] = 0;
@@ -126,12 +127,12 @@ static int call(const char *name, struct request *rq, int fd, struct answer *a)
 		s = connect_path(path);
 	if (s < 0)
 		return s;
-	snprintf(rq->name, sizeof(rq->name), "%s", name);
+	sfmt(rq->name, sizeof(rq->name), "%s", name);
 	int err = send_request(s, rq, fd);
 	if (err == 0)
 		err = read_answer(s, a);
 	else
-		snprintf(a->text, sizeof(a->text), "sending to %s: %s", path, strerror(-err));
+		sfmt(a->text, sizeof(a->text), "sending to %s: %s", path, strerror(-err));
 	close(s);
 	return err;
 }
@@ -145,13 +146,13 @@ int volume_attach(const struct options *o, const char *mnt, char *err, size_t er
 	if (s == 0)
 		s = connect_path(path);
 	if (s < 0) {
-		snprintf(err, errlen, "volume %s: %s", o->volume, strerror(-s));
+		sfmt(err, errlen, "volume %s: %s", o->volume, strerror(-s));
 		return s;
 	}
 	int fd = dev_open();
 	if (fd < 0) {
 		close(s);
-		snprintf(err, errlen, "/dev/fuse: %s", strerror(-fd));
+		sfmt(err, errlen, "/dev/fuse: %s", strerror(-fd));
 		return fd;
 	}
 	int res = mount_fuse(o, mnt, fd, err, errlen);
@@ -162,19 +163,19 @@ int volume_attach(const struct options *o, const char *mnt, char *err, size_t er
 	}
 	struct request rq = { .cmd = VOLUME_ATTACH, .default_permissions = o->default_permissions,
 			      .mount_flags = o->mount_flags };
-	snprintf(rq.name, sizeof(rq.name), "%s", o->volume);
-	snprintf(rq.mnt, sizeof(rq.mnt), "%s", mnt);
+	sfmt(rq.name, sizeof(rq.name), "%s", o->volume);
+	sfmt(rq.mnt, sizeof(rq.mnt), "%s", mnt);
 	struct answer a = { 0 };
 	res = send_request(s, &rq, fd);
 	close(fd); /* the daemon holds its own */
 	if (res == 0)
 		res = read_answer(s, &a);
 	else
-		snprintf(a.text, sizeof(a.text), "sending to %s: %s", path, strerror(-res));
+		sfmt(a.text, sizeof(a.text), "sending to %s: %s", path, strerror(-res));
 	close(s);
 	if (res < 0) {
 		mount_remove(mnt); /* nobody will serve it */
-		snprintf(err, errlen, "volume %s: %s", o->volume, a.text);
+		sfmt(err, errlen, "volume %s: %s", o->volume, a.text);
 	}
 	return res;
 }
@@ -185,17 +186,17 @@ struct volume *volume_open(const char *name, char *err, size_t errlen)
 		return NULL;
 	struct volume *v = calloc(1, sizeof(*v));
 	if (!v) {
-		snprintf(err, errlen, "volume %s: %s", name, strerror(ENOMEM));
+		sfmt(err, errlen, "volume %s: %s", name, strerror(ENOMEM));
 		return NULL;
 	}
 	v->listen_fd = -1;
-	snprintf(v->name, sizeof(v->name), "%s", name);
+	sfmt(v->name, sizeof(v->name), "%s", name);
 	socket_path(name, v->path, sizeof(v->path));
 	if (mkdir("/run", 0755) < 0 && errno != EEXIST) { /* an initramfs may lack it */
 	}
 	mkdir("/run/ramfuse", 0755);
 	if (mkdir(VOLUME_DIR, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", VOLUME_DIR, strerror(errno));
+		sfmt(err, errlen, "%s: %s", VOLUME_DIR, strerror(errno));
 		free(v);
 		return NULL;
 	}
@@ -203,7 +204,7 @@ struct volume *volume_open(const char *name, char *err, size_t errlen)
 	 * makes one of them the daemon. */
 	int lk = open(VOLUME_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lk < 0 || flock(lk, LOCK_EX) < 0) {
-		snprintf(err, errlen, "%s: %s", VOLUME_DIR, strerror(errno));
+		sfmt(err, errlen, "%s: %s", VOLUME_DIR, strerror(errno));
 		if (lk >= 0)
 			close(lk);
 		free(v);
@@ -222,7 +223,7 @@ struct volume *volume_open(const char *name, char *err, size_t errlen)
 		if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 		    chmod(v->path, 0600) < 0 || listen(v->listen_fd, 16) < 0) {
 			e = errno;
-			snprintf(err, errlen, "volume socket %s: %s", v->path, strerror(e));
+			sfmt(err, errlen, "volume socket %s: %s", v->path, strerror(e));
 		}
 	}
 	close(lk);
@@ -308,7 +309,7 @@ void volume_answer(struct volume_req *r, int status, const char *text)
 	if (r->client < 0)
 		return;
 	struct answer a = { .status = status };
-	snprintf(a.text, sizeof(a.text), "%s", text ? text : status ? strerror(-status) : "");
+	sfmt(a.text, sizeof(a.text), "%s", text ? text : status ? strerror(-status) : "");
 	if (send(r->client, &a, sizeof(a), MSG_NOSIGNAL) < 0)
 		debug("volume: answering a client: %s", strerror(errno));
 	close(r->client);
@@ -333,12 +334,13 @@ int volume_list_main(void)
 		return errno == ENOENT ? 0 : (msg("%s: %s", VOLUME_DIR, strerror(errno)), 1);
 	/* The file names may be hashed: each daemon says its volume's name. */
 	int status = 0;
+	struct out o = OUT_FD(STDOUT_FILENO);
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", VOLUME_DIR, e->d_name);
+		sfmt(path, sizeof(path), "%s/%s", VOLUME_DIR, e->d_name);
 		int s = connect_path(path);
 		if (s < 0)
 			continue;
@@ -349,12 +351,12 @@ int volume_list_main(void)
 			res = read_answer(s, &a);
 		close(s);
 		if (res == 0)
-			printf("%s\n", a.text);
+			outf(&o, "%s\n", a.text);
 		else
 			status = 1;
 	}
 	closedir(d);
-	return fflush(stdout) ? 1 : status;
+	return out_close(&o) ? 1 : status;
 }
 
 int volume_destroy_main(int argc, char **argv)
