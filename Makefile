@@ -29,8 +29,10 @@ SBINDIR ?= /sbin
 
 ifeq ($(SANITIZE),1)
 # glibc, dynamic: the sanitizers' runtimes need both.  A report aborts.
+# clang: GCC's separate libubsan ignores log_path, so a daemon's UBSan
+# report went to a stderr nobody reads.
 B       := build-san
-CC      := gcc
+CC      := $(CLANG)
 SAN     := -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 CFLAGS  := -O1 $(SAN)
 LDFLAGS := $(SAN)

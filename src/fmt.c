@@ -266,7 +266,7 @@ int fdfmt(int fd, const char *f, ...)
 
 void out_write(struct out *o, const void *p, size_t n)
 {
-	if (!room(o, n))
+	if (!n || !room(o, n)) /* n == 0: p may be an empty out's NULL */
 		return;
 	memcpy(o->buf + o->len, p, n);
 	written(o, n);
