@@ -7,7 +7,6 @@
 #   make check-long the differential test with many seeds
 #   make lint       the same sources through clang -Wall -Wextra -Werror
 #   make size       what each module costs in build/ramfuse
-#                   (EXTRA_LDFLAGS=-Wl,-z,noseparate-code: 8 KiB less, see README "Size")
 #   make kselftest-compat  the tests against the kernel's kselftest harness,
 #                   kernel selftests against ours (scripts/kselftest-compat)
 #   make fuzz-archive  the populate= readers' fuzzer (same FUZZ_SECONDS)
@@ -38,7 +37,12 @@ CFLAGS  := -O1 $(SAN)
 LDFLAGS := $(SAN)
 else
 B       := build
-LDFLAGS += -static -s -Wl,--gc-sections
+# -z norelro: musl's static start-up never applies RELRO (the range stays
+# writable; see /proc/PID/maps), so its page alignment bought nothing.
+# -z noseparate-code: read-only data shares the code's pages.  In a static
+# non-PIE binary all code is at fixed addresses already; the few gadgets
+# this adds do not change what an attacker has.  Together: 11 KiB.
+LDFLAGS += -static -s -Wl,--gc-sections -Wl,-z,norelro,-z,noseparate-code
 endif
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes \
            -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
