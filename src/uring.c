@@ -229,8 +229,14 @@ static void serve(struct uring_queue *q, struct entry *e, size_t room)
 		ring_enter(&q->ring, 0);
 	uint32_t opcode = h->opcode; /* the reply goes where h is */
 	dispatch(w, h->len);
-	/* NOTIFY_REPLY wants no answer, but the ring wants its entry back */
-	if (opcode == FUSE_NOTIFY_REPLY && !e->answered) {
+	/* Requests that want no answer still hold a ring entry: give it
+	 * back.  NOTIFY_REPLY, and the FORGET the kernel sends through the
+	 * ring itself when it refuses an entry it was given (fuse_force_forget,
+	 * e.g. a READDIRPLUS entry of a bad file type): kept, each took an
+	 * entry for good, and the queue's callers blocked once all were. */
+	bool no_answer = opcode == FUSE_NOTIFY_REPLY || opcode == FUSE_FORGET ||
+			 opcode == FUSE_BATCH_FORGET || opcode == FUSE_INTERRUPT;
+	if (no_answer && !e->answered) {
 		struct iovec iov[1];
 		uring_send(w, e->unique, 0, iov, 1);
 	}

@@ -1069,9 +1069,6 @@ TEST_F(faults, edit_direntplus)
 	long long lookups, forgets;
 	int typed;
 
-	if (rf_on_ring(rf))
-		SKIP(return, "over io_uring (6.18) a READDIRPLUS answered with a bad file "
-		     "type leaves the caller's next getdents blocked: not yet understood");
 	ASSERT_EQ(0, make_files(rf->mnt, "d", 3));
 	ASSERT_EQ(0, CTL(self->sock, out, "notify", "inval_entry", "/d", "file000")) TH_LOG("%s", out);
 	ASSERT_EQ(0, CTL(self->sock, out, "fault", "add", "READDIRPLUS:set=entry.nodeid=0:count=1"))

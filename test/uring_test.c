@@ -6,7 +6,8 @@
  *   fallback.*  with the kernel's enable_uring off: uring=auto serves through
  *               /dev/fuse, uring=on refuses to start and says why
  *   ring.*      with it on: every queue serves (q.I), nothing but FORGET and
- *               INTERRUPT is read from /dev/fuse after INIT (-d log)
+ *               INTERRUPT is read from /dev/fuse after INIT (-d log); the
+ *               FORGETs the kernel sends through the ring give entries back
  *   teardown.*  requests on the ring when the connection ends: lazy and
  *               forced umount, fusectl abort, SIGKILL and SIGTERM of the
  *               daemon, a caller killed while its request sits in the
@@ -20,6 +21,7 @@
 #include "fuse_util.h"
 #include "kpaths.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -329,6 +331,49 @@ TEST_F_TIMEOUT(ring, auto_and_depth1, 30)
 	every_queue_serves(_metadata, rf, self->kids, "depth1");
 	rf_log(rf, log, sizeof(log));
 	EXPECT_NE(NULL, strstr(log, "queues of 1 entries")) TH_LOG("%.2000s", log);
+}
+
+/* Entries the kernel refuses from a READDIRPLUS (a bad file type) it
+ * forgets at once, with a FORGET of its own through the ring
+ * (fuse_force_forget): the daemon gives each one's ring entry back.  With
+ * one entry per queue, a kept one would block the next request of its
+ * queue for good. */
+TEST_F_TIMEOUT(ring, forced_forgets_return_entries, 30)
+{
+	struct ramfuse *rf = &self->rf;
+	char p[300];
+	struct dirent *de;
+	struct stat st;
+	int names = 0;
+	DIR *d;
+
+	ASSERT_EQ(0, mount_ramfuse_fg(rf, "-f", "uring=on,uring_depth=1,"
+				      "fault=READDIRPLUS:set=entry.attr.mode=0170000"))
+		TH_LOG("%s", rf->err);
+	ASSERT_TRUE(rf_on_ring(rf));
+	snprintf(p, sizeof(p), "%s/d", rf->mnt);
+	ASSERT_EQ(0, mkdir(p, 0755));
+	for (int i = 0; i < 8; i++) {
+		snprintf(p, sizeof(p), "%s/d/f%d", rf->mnt, i);
+		ASSERT_EQ(0, mknod(p, S_IFREG | 0644, 0)) TH_LOG("%s", strerror(errno));
+	}
+	ASSERT_EQ(0, drop_caches(2));
+	snprintf(p, sizeof(p), "%s/d", rf->mnt);
+	d = opendir(p);
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d)))
+		names++;
+	closedir(d);
+	EXPECT_EQ(10, names);
+	EXPECT_LE(1, stats_wait_ge(rf, "op.READDIRPLUS", 1, 3000));
+	EXPECT_LE(8, stats_wait_ge(rf, "op.FORGET", 8, 3000) + stats_get(rf, "op.BATCH_FORGET"))
+		TH_LOG("the kernel forgot none of the refused entries");
+	/* every queue still serves: each CPU's calls go to its own queue */
+	every_queue_serves(_metadata, rf, self->kids, "after-forgets");
+	for (int i = 0; i < 8; i++) {
+		snprintf(p, sizeof(p), "%s/d/f%d", rf->mnt, i);
+		EXPECT_EQ(0, stat(p, &st)) TH_LOG("%s: %s", p, strerror(errno));
+	}
 }
 
 /* Starts one kid per CPU (at most max) doing op on its own name under the
