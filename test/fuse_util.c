@@ -1076,13 +1076,29 @@ bool opt_has(const char *list, const char *opt)
 
 static int caches_kept = -1; /* our read lock, for the process's life */
 
-/* A POSIX record lock on the whole file: held by this process only (a
- * forked child, maybe stuck in a request, does not inherit it). */
-static int caches_lock(int fd, short type, bool wait)
+/*
+ * POSIX record locks on the file: held by this process only (a forked
+ * child, maybe stuck in a request, does not inherit them).  Byte 0: the
+ * keepers' read locks, which a drop waits out.  Byte 1: a turnstile, so
+ * that keepers starting one after another (a fixture's tests) cannot
+ * starve a drop: a drop holds it while it waits, a keeper passes it first.
+ */
+static int caches_lock(int fd, short type, off_t byte, bool wait)
 {
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
 
 	return fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl);
+}
+
+/* the lock, waiting at most ms (F_SETLKW has no timeout) */
+static int caches_lock_within(int fd, off_t byte, int ms)
+{
+	for (long long end = now_ms() + ms; caches_lock(fd, F_WRLCK, byte, false);) {
+		if (now_ms() >= end)
+			return -1;
+		sleep_ms(5);
+	}
+	return 0;
 }
 
 void caches_keep(void)
@@ -1090,8 +1106,13 @@ void caches_keep(void)
 	if (caches_kept >= 0)
 		return;
 	caches_kept = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-	if (caches_kept >= 0)
-		caches_lock(caches_kept, F_RDLCK, true);
+	if (caches_kept < 0)
+		return;
+	/* behind a drop that is waiting, not in front of it (bounded: a
+	 * drop gives up after 10 s) */
+	if (!caches_lock_within(caches_kept, 1, 15000))
+		caches_lock(caches_kept, F_UNLCK, 1, false);
+	caches_lock(caches_kept, F_RDLCK, 0, true);
 }
 
 int drop_caches(int what)
@@ -1099,12 +1120,14 @@ int drop_caches(int what)
 	char c = (char)('0' + what);
 	int fd, lock = -1, rc;
 
-	/* wait (at most 10 s) for the tests beside us that keep their caches */
+	/* wait (at most 10 s in all) for the tests beside us that keep
+	 * their caches */
 	if (caches_kept < 0) {
+		long long end = now_ms() + 10000;
+
 		lock = open(CACHES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-		for (long long end = now_ms() + 10000;
-		     lock >= 0 && caches_lock(lock, F_WRLCK, false) && now_ms() < end;)
-			sleep_ms(10);
+		if (lock >= 0 && !caches_lock_within(lock, 1, 10000))
+			caches_lock_within(lock, 0, (int)(end - now_ms()));
 	}
 	sync();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
