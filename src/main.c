@@ -307,20 +307,36 @@ static int remount(struct cli *c)
 	opts_defaults(&o);
 	o.mount_flags = 0;
 	memcpy(copy, c->opts, sizeof(copy));
+	char mnt[PATH_MAX];
+	if (!realpath(c->mountpoint, mnt))
+		fail(1, "%s: %s", c->mountpoint, strerror(errno));
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		char err[256];
 		if (!remount_known(t))
 			fail(EXIT_USAGE, "'%s' cannot change on remount (only size=, nr_inodes=, "
 			     "mode=, uid=, gid= and mount flags)", t);
+		/* fstab's volume=NAME again: the mount must be that volume's */
+		if (!strncmp(t, "volume=", 7) && (!c->source || strcmp(t + 7, c->source)) &&
+		    !volume_serves(t + 7, mnt))
+			fail(1, "'%s' on remount: %s is not volume %s's mount", t, mnt, t + 7);
 		if (opts_is_generic(t) && opts_parse(&o, t, err, sizeof(err)) < 0)
 			fail(EXIT_USAGE, "%s", err);
 	}
+	/* the daemon first: a remount it refuses changes nothing */
+	char err[256];
+	int need = remount_has_live(c->opts) ?
+		   remount_needs_daemon(c->mountpoint, c->opts, err, sizeof(err)) : 0;
+	if (need < 0)
+		fail(EXIT_USAGE, "%s", err);
+	if (need) {
+		char *argv[] = { "ctl", c->mountpoint, "remount", c->opts, NULL };
+		int status = ctl_main(4, argv);
+		if (status)
+			return status;
+	}
 	if (mount(NULL, c->mountpoint, NULL, MS_REMOUNT | o.mount_flags, NULL) < 0)
 		fail(1, "remount %s: %s", c->mountpoint, strerror(errno));
-	if (!remount_has_live(c->opts))
-		return 0;
-	char *argv[] = { "ctl", c->mountpoint, "remount", c->opts, NULL };
-	return ctl_main(4, argv);
+	return 0;
 }
 
 /* The parent waits for the daemon to say it serves, then exits with the
@@ -621,6 +637,7 @@ int main(int argc, char **argv)
 		o.fsname = fsname = strdup(source);
 	if (o.volume && !*o.volume)
 		o.volume = o.fsname;
+	o.session.volume = o.volume;
 	if (opts_check(&o, err, sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);
 	if (mount_check_point(c.mountpoint, err, sizeof(err)) < 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "fmt.h"
 #include "opts.h"
@@ -25,22 +26,59 @@ static int find(const char *const *names, size_t n, const char *name, size_t len
 	return -1;
 }
 
+/* may come again, unchanged: checked by the daemon */
+static bool is_volume(const char *opt, size_t len)
+{
+	return len == 6 && !memcmp(opt, "volume", 6);
+}
+
 bool remount_known(const char *opt)
 {
 	size_t len = strcspn(opt, "=");
-	return opts_is_generic(opt) || find(live, 5, opt, len) >= 0 ||
+	return opts_is_generic(opt) || find(live, 5, opt, len) >= 0 || is_volume(opt, len) ||
 	       find(kernels, sizeof(kernels) / sizeof(kernels[0]), opt, len) >= 0;
 }
 
 bool remount_has_live(const char *list)
 {
 	for (const char *t = list; *t; t += strcspn(t, ",") + (t[strcspn(t, ",")] != 0))
-		if (find(live, 5, t, strcspn(t, "=,")) >= 0)
+		if (find(live, 5, t, strcspn(t, "=,")) >= 0 || is_volume(t, strcspn(t, "=,")))
 			return true;
 	return false;
 }
 
-int remount_apply(struct memfs *fs, const char *list, char *err, size_t errlen)
+int remount_needs_daemon(const char *mnt, const char *list, char *err, size_t errlen)
+{
+	struct options o;
+	bool given[5] = { false };
+	char *copy = strdup(list), *save = NULL;
+	int res = copy ? 0 : -ENOMEM;
+	opts_defaults(&o);
+	for (char *t = res ? NULL : strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t len = strcspn(t, "=");
+		int i = find(live, 5, t, len);
+		if (i >= 0 && (res = opts_parse(&o, t, err, errlen)) < 0)
+			break;
+		if (i >= 0)
+			given[i] = true;
+	}
+	free(copy);
+	if (res < 0)
+		return res;
+	struct statfs sf;
+	struct stat st;
+	if (statfs(mnt, &sf) < 0 || stat(mnt, &st) < 0 || !sf.f_bsize)
+		return 1;
+	uint64_t blocks = o.size == UINT64_MAX ? 0 : o.size / (uint64_t)sf.f_bsize;
+	uint64_t files = o.nr_inodes == UINT64_MAX ? 0 : o.nr_inodes;
+	bool same = (!given[0] || blocks == sf.f_blocks) && (!given[1] || files == sf.f_files) &&
+		    (!given[2] || o.mode == (st.st_mode & 07777)) &&
+		    (!given[3] || o.uid == st.st_uid) && (!given[4] || o.gid == st.st_gid);
+	return !same;
+}
+
+int remount_apply(struct memfs *fs, const char *volume, const char *list, char *err,
+		  size_t errlen)
 {
 	char *copy = strdup(list), *livelist = calloc(1, strlen(list) + 1), *save = NULL;
 	bool given[5] = { false };
@@ -48,7 +86,15 @@ int remount_apply(struct memfs *fs, const char *list, char *err, size_t errlen)
 	for (char *t = res ? NULL : strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		size_t len = strcspn(t, "=");
 		int i = find(live, 5, t, len);
-		if (i >= 0) {
+		if (is_volume(t, len)) {
+			if (!volume || (t[len] && strcmp(t + len + 1, volume))) {
+				sfmt(err, errlen, "'%s' on remount: %s%s%s", t,
+				     volume ? "the mount's volume is '" : "the mount is not a volume",
+				     volume ? volume : "", volume ? "'" : "");
+				res = -EINVAL;
+				break;
+			}
+		} else if (i >= 0) {
 			given[i] = true;
 			if (*livelist)
 				strcat(livelist, ",");

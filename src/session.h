@@ -24,6 +24,7 @@ struct session_config {
 	uint64_t entry_timeout_ns, attr_timeout_ns;
 	uint64_t negative_timeout_ns; /* how long a LOOKUP miss may be cached */
 	enum passthrough_mode passthrough;
+	const char *volume;     /* the volume's name, or NULL */
 	const char *stats_path; /* as the user wrote it, for messages */
 	const char *stats_name; /* the file in stats_dir, opened at start */
 	int stats_dir;

@@ -327,6 +327,19 @@ void volume_close(struct volume *v)
 	free(v);
 }
 
+bool volume_serves(const char *name, const char *mnt)
+{
+	struct request rq = { .cmd = VOLUME_INFO };
+	struct answer a;
+	if (call(name, &rq, -1, &a) || a.status)
+		return false;
+	/* NAME \t PID \t MOUNTPOINT \t ... */
+	const char *p = strchr(a.text, '\t');
+	p = p ? strchr(p + 1, '\t') : NULL;
+	size_t n = strlen(mnt);
+	return p && !strncmp(p + 1, mnt, n) && p[1 + n] == '\t';
+}
+
 int volume_list_main(void)
 {
 	DIR *d = opendir(VOLUME_DIR);

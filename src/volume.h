@@ -47,6 +47,8 @@ void volume_answer(struct volume_req *r, int status, const char *text);
 void volume_close(struct volume *v);
 
 /* `ramfuse volumes` and `ramfuse destroy NAME...`: exit statuses. */
+/* Whether the daemon of volume name serves the mount at mnt. */
+bool volume_serves(const char *name, const char *mnt);
 int volume_list_main(void);
 int volume_destroy_main(int argc, char **argv);
 

@@ -2,7 +2,8 @@
 /*
  * Everyday mounts: mount -o remount through the mount helper (flags by
  * mount(2), size=/nr_inodes=/mode= live through the control socket,
- * shrinking below use refused), and mount.fuse3's calling conventions
+ * shrinking below use refused, fstab's options again without a control
+ * socket when they change nothing), and mount.fuse3's calling conventions
  * ("ramfuse SOURCE MOUNTPOINT -o ...", fstab "ramfuse#SOURCE" type fuse).
  */
 #include "harness.h"
@@ -110,6 +111,61 @@ TEST_F(rm, ro_rw)
 	/* no control socket: size= cannot reach the daemon, and says so */
 	EXPECT_EQ(1, helper(rf, REMOUNT ",size=2m", out, sizeof(out))) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "control")) TH_LOG("%s", out);
+}
+
+/*
+ * mount(8) repeats fstab's options on every remount: options that state
+ * what is true already (size=, nr_inodes=, mode= as statfs and stat show
+ * them; volume) need no control socket; a real change without one fails
+ * before anything changed (the mount stays rw).
+ */
+TEST_F(rm, fstab_options_again)
+{
+	struct ramfuse *rf = &self->rf;
+	struct mountinfo mi;
+	char out[2048];
+
+	ASSERT_EQ(0, mount_ramfuse(rf, "size=1m,nr_inodes=100,mode=0755")) TH_LOG("%s", rf->err);
+	EXPECT_EQ(0, helper(rf, "ro,remount,size=1m,nr_inodes=100,mode=0755,volume,x-systemd.a",
+			    out, sizeof(out))) TH_LOG("%s", out);
+	ASSERT_EQ(0, mountinfo_get(rf->mnt, &mi));
+	EXPECT_TRUE(opt_has(mi.mnt_opts, "ro")) TH_LOG("%s", mi.mnt_opts);
+	EXPECT_EQ(0, helper(rf, REMOUNT ",size=1024k", out, sizeof(out))) TH_LOG("%s", out);
+	ASSERT_EQ(0, mountinfo_get(rf->mnt, &mi));
+	EXPECT_TRUE(opt_has(mi.mnt_opts, "rw")) TH_LOG("%s", mi.mnt_opts);
+	/* changes: the daemon is needed, and there is no control socket */
+	EXPECT_EQ(1, helper(rf, "ro,remount,size=2m", out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_EQ(1, helper(rf, "ro,remount,mode=0700", out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_EQ(1, helper(rf, "ro,remount,volume=elsewhere", out, sizeof(out))) TH_LOG("%s", out);
+	ASSERT_EQ(0, mountinfo_get(rf->mnt, &mi));
+	EXPECT_TRUE(opt_has(mi.mnt_opts, "rw")) TH_LOG("a refused remount changed the flags: %s",
+						      mi.mnt_opts);
+	EXPECT_EQ(2, helper(rf, "remount,threads=3", out, sizeof(out))) TH_LOG("%s", out);
+}
+
+/* A volume's name may come again on remount; another name is refused (the
+ * volume's daemon says which mount it serves) */
+TEST_F(rm, volume_name_again)
+{
+	struct ramfuse *rf = &self->rf;
+	char o[160], out[2048], vol[64];
+
+	snprintf(vol, sizeof(vol), "rmvol%d", (int)getpid());
+	snprintf(o, sizeof(o), "volume=%s,size=1m", vol);
+	ASSERT_EQ(0, mount_ramfuse(rf, o)) TH_LOG("%s", rf->err);
+	snprintf(o, sizeof(o), "ro,remount,volume=%s,size=1m", vol);
+	EXPECT_EQ(0, helper(rf, o, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_EQ(1, helper(rf, REMOUNT ",volume=another", out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "another")) TH_LOG("%s", out);
+	/* the volume outlives its mount: unmounted, it can be destroyed once
+	 * its daemon has taken the connection's end in */
+	ASSERT_EQ(0, umount2(rf->mnt, 0));
+	const char *argv[] = { "ramfuse", "destroy", vol, NULL };
+	int rc = -1;
+
+	for (long long end = now_ms() + 5000; rc && now_ms() < end; sleep_ms(50))
+		rc = rf_run(ramfuse_path(), argv, 10000, out, sizeof(out));
+	EXPECT_EQ(0, rc) TH_LOG("%s", out);
 }
 
 /* mount(8) itself: it runs /sbin/mount.fuse.SUBTYPE with "remount" */
