@@ -502,7 +502,7 @@ static void op_lseek(struct req *r)
 }
 
 /* Tells the kernel that an inode's attributes changed without its doing:
- * the source of a copy got a new atime. */
+ * the source of a copy got a new atime, chattr a new ctime. */
 static void notify_attr_changed(struct worker *w, uint64_t nodeid)
 {
 	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
@@ -635,6 +635,10 @@ static void op_ioctl(struct req *r)
 	err = memfs_set_flags(fs, r->h->nodeid, flags);
 	if (err)
 		return reply_err(r, err);
+	/* the kernel keeps its attributes over an ioctl: the new ctime must
+	 * show at once, as tmpfs's does (the attributes only: no inode lock
+	 * taken, the caller holds it) */
+	notify_attr_changed(r->w, r->h->nodeid);
 	reply(r, 0, &out, sizeof(out));
 }
 

@@ -92,6 +92,9 @@ SCENARIO(inode_flags)
 #ifndef FS_IMMUTABLE_FL
 #define FS_IMMUTABLE_FL 0x00000010
 #endif
+#ifndef FS_NODUMP_FL
+#define FS_NODUMP_FL 0x00000040
+#endif
 
 /* rmdir and unlink in an immutable or append-only directory: EPERM comes
  * before the directory's own ENOTEMPTY, as the VFS checks (fstests
@@ -273,6 +276,17 @@ XATTR_SCENARIO(times_metadata)
 	before(o, "f", NULL, NULL);
 	WANT(0, chown(P(o, "f"), 1001, 1001));
 	after(o, "chown");
+
+	/* an ioctl: the kernel keeps its attributes unless told (fstests
+	 * generic/277) */
+	before(o, "f", NULL, NULL);
+	{
+		int fd = open(P(o, "f"), O_RDONLY | O_CLOEXEC), flags = FS_NODUMP_FL;
+
+		WANT(0, ioctl(fd, FS_IOC_SETFLAGS, &flags));
+		close(fd);
+	}
+	after(o, "chattr +d");
 
 	before(o, "f", NULL, NULL);
 	WANT(0, chown(P(o, "f"), -1, -1));
