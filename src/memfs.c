@@ -2,6 +2,7 @@
  * lives while the kernel holds lookups on it, a directory names it, or it
  * is open; the last of the three to drop frees it. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -148,6 +149,31 @@ void put_locked(struct memfs *fs, struct inode *i)
 	unlock(&i->lock);
 	if (dead)
 		destroy_inode(fs, i);
+}
+
+/* An inode by number that nothing may hold (export's LOOKUP "."): with a
+ * lookup counted for the caller and locked, or NULL (-ESTALE).  Under the
+ * table lock it cannot be freed (destroy_inode clears its slot and passes
+ * that lock before the free); its own lock is only tried there, the table
+ * lock being innermost.  One found dead (unlinked, closed, forgotten) is
+ * on its way out and stays so. */
+struct inode *hold_by_number(struct memfs *fs, uint64_t ino)
+{
+	for (;;) {
+		lock(&fs->table_lock);
+		struct inode *i = get(fs, ino);
+		bool locked = i && trylock(&i->lock);
+		if (locked && i->nlink == 0 && i->nopen == 0 && i->nlookup == 0) {
+			unlock(&i->lock);
+			i = NULL;
+		} else if (locked) {
+			i->nlookup++;
+		}
+		unlock(&fs->table_lock);
+		if (!i || locked)
+			return i;
+		sched_yield();
+	}
 }
 
 /* Opened or linked again (i locked), or freed. */

@@ -157,6 +157,7 @@ void release_inode(struct memfs *fs);
 int reserve_ispace(struct memfs *fs, uint64_t bytes);
 void release_ispace(struct memfs *fs, uint64_t bytes);
 void put_locked(struct memfs *fs, struct inode *i);
+struct inode *hold_by_number(struct memfs *fs, uint64_t ino);
 void unorphan(struct memfs *fs, struct inode *i);
 void wait_for_forgets(struct memfs *fs);
 int new_inode(struct memfs *fs, uint32_t mode, struct inode **out);

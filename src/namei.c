@@ -31,6 +31,22 @@ int memfs_lookup(struct memfs *fs, const struct memfs_cred *cr, uint64_t dirino,
 	int err, len = check_name(name);
 	if (len < 0)
 		return len;
+	/* "." of a node of any type: only open_by_handle_at's path sends it
+	 * (fuse_get_dentry), maybe for an inode the kernel has forgotten; for
+	 * a file no search permission applies (the caller passed
+	 * CAP_DAC_READ_SEARCH), a directory goes the ordinary way */
+	if (!strcmp(name, ".")) {
+		struct inode *self = hold_by_number(fs, dirino);
+		if (!self)
+			return -ESTALE;
+		if (!S_ISDIR(self->mode)) {
+			attr_of(fs, self, out);
+			unlock(&self->lock);
+			return 0;
+		}
+		self->nlookup--; /* a directory: counted again below */
+		unlock(&self->lock);
+	}
 	struct inode *d = get_dir(fs, dirino, &err);
 	if (!d)
 		return err;

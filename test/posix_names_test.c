@@ -124,6 +124,49 @@ SCENARIO(hard_links)
 	LS(o, ".");
 }
 
+/*
+ * File handles (name_to_handle_at, open_by_handle_at) of nodes of every
+ * type, while the kernel still has the inode and after it forgot it (the
+ * dentry and inode caches dropped: the kernel looks the number up as ".");
+ * a handle of a removed file is stale.  fstests generic/426, 467, 477.
+ */
+static void by_handle(struct obs *o, int mfd, struct file_handle *h, const char *what)
+{
+	char buf[16] = { 0 };
+	int fd = (int)syscall(SYS_open_by_handle_at, mfd, h, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		rec(o, what, -1);
+		return;
+	}
+	note(o, "%s: read %zd '%s'", what, read(fd, buf, sizeof(buf) - 1), buf);
+	close(fd);
+}
+
+SCENARIO(file_handles)
+{
+	static const char *const names[] = { "f", "g", "d", "gone" };
+	union { struct file_handle h; char room[sizeof(struct file_handle) + 128]; } fh[4];
+	int mfd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), mnt;
+
+	PUT(o, "f", "hello", 5);
+	WANT(0, link(P(o, "f"), P(o, "g")));
+	WANT(0, mkdir(P(o, "d"), 0755));
+	PUT(o, "gone", "bye", 3);
+	for (int i = 0; i < 4; i++) {
+		fh[i].h.handle_bytes = 128;
+		WANT(0, (int)syscall(SYS_name_to_handle_at, AT_FDCWD, P(o, "%s", names[i]), &fh[i].h,
+				     &mnt, 0));
+	}
+	WANT(0, unlink(P(o, "gone")));
+	for (int i = 0; i < 4; i++)
+		by_handle(o, mfd, &fh[i].h, names[i]);
+	drop_caches(2);
+	for (int i = 0; i < 4; i++)
+		by_handle(o, mfd, &fh[i].h, names[i]);
+	close(mfd);
+}
+
 /* ------------------------------------------------------------------ */
 /* Nodes of every type                                                 */
 
