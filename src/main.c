@@ -101,6 +101,7 @@ struct cli {
 	char opts[8192];
 	size_t opts_len;
 	bool foreground, helper;
+	bool mount8; /* run as mount.TYPE: mount(8) states the flags */
 };
 
 static bool has_word(const char *list, const char *word)
@@ -619,8 +620,10 @@ int main(int argc, char **argv)
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	/* mount.fuse.ramfuse, mount.ramfuse, or linked as mount.fuse.SUBTYPE */
-	if (!strncmp(base, "mount.", 6))
+	if (!strncmp(base, "mount.", 6)) {
+		c.mount8 = true;
 		parse_helper_args(&c, argc, argv, &c.source);
+	}
 	else
 		parse_args(&c, argc, argv);
 	const char *source = c.source;
@@ -629,6 +632,12 @@ int main(int argc, char **argv)
 		return remount(&c);
 	struct options o;
 	opts_defaults(&o);
+	/* mount(8) passes nosuid/nodev/noexec when they apply and drops suid
+	 * and dev (its defaults), so our own nosuid,nodev default would leave
+	 * no way to ask for them: as its helper, take its flags as given, as
+	 * it mounts tmpfs (a "user" fstab mount gets nosuid,nodev from it) */
+	if (c.mount8)
+		o.mount_flags = 0;
 	char err[512];
 	if (opts_parse(&o, c.opts, err, sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);

@@ -56,16 +56,18 @@ FIXTURE_TEARDOWN(mnt)
 	}
 }
 
+/* nosuid,nodev: ramfuse's default, but not mount(8)'s (its helper takes
+ * the flags mount(8) passes) */
 static void check_mountinfo(struct __test_metadata *_metadata, const char *mnt,
-			    const char *fstype, const char *source)
+			    const char *fstype, const char *source, bool nosuid_nodev)
 {
 	struct mountinfo mi;
 
 	ASSERT_EQ(0, mountinfo_get(mnt, &mi)) TH_LOG("%s not in mountinfo", mnt);
 	EXPECT_STREQ(fstype, mi.fstype);
 	EXPECT_STREQ(source, mi.source);
-	EXPECT_TRUE(opt_has(mi.mnt_opts, "nosuid")) TH_LOG("opts %s", mi.mnt_opts);
-	EXPECT_TRUE(opt_has(mi.mnt_opts, "nodev")) TH_LOG("opts %s", mi.mnt_opts);
+	EXPECT_EQ(nosuid_nodev, opt_has(mi.mnt_opts, "nosuid")) TH_LOG("opts %s", mi.mnt_opts);
+	EXPECT_EQ(nosuid_nodev, opt_has(mi.mnt_opts, "nodev")) TH_LOG("opts %s", mi.mnt_opts);
 }
 
 TEST_F(mnt, daemonized)
@@ -75,7 +77,7 @@ TEST_F(mnt, daemonized)
 	long long seq;
 
 	ASSERT_EQ(0, mount_ramfuse(rf, "threads=3")) TH_LOG("%s", rf->err);
-	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse");
+	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse", true);
 
 	/* the daemon is a separate, live process */
 	ASSERT_LT(0, rf->pid);
@@ -177,7 +179,7 @@ TEST_F(mnt, foreground_umount)
 	struct ramfuse *rf = &self->rf;
 
 	ASSERT_EQ(0, mount_ramfuse_fg(rf, "-f", NULL)) TH_LOG("%s", rf->err);
-	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse");
+	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse", true);
 	ASSERT_EQ(rf->child, rf->pid);
 	/* umount_ramfuse() waits for the child and wants exit status 0 */
 	ASSERT_EQ(0, umount_ramfuse(rf)) TH_LOG("%s", rf->err);
@@ -274,7 +276,7 @@ static void helper_mount(struct __test_metadata *_metadata,
 	rf->mounted = is_mounted(rf->mnt);
 	ASSERT_EQ(0, rc) TH_LOG("%s: %s", name, out);
 	ASSERT_TRUE(rf->mounted);
-	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse");
+	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse", true);
 	rf->pid = (pid_t)stats_get(rf, "pid");
 	ASSERT_LT(0, rf->pid);
 	ASSERT_EQ(0, statvfs(rf->mnt, &sv));
@@ -350,7 +352,8 @@ TEST_F(mnt, mount_t)
 	rf->mounted = is_mounted(rf->mnt);
 	ASSERT_EQ(0, rc) TH_LOG("mount -t fuse.ramfuse: %s", out);
 	ASSERT_TRUE(rf->mounted);
-	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse");
+	/* mount(8) passed no nosuid/nodev: none, as for tmpfs */
+	check_mountinfo(_metadata, rf->mnt, "fuse.ramfuse", "ramfuse", false);
 	rf->pid = (pid_t)stats_get(rf, "pid");
 	ASSERT_LT(0, rf->pid);
 	ASSERT_EQ(0, statvfs(rf->mnt, &sv));
