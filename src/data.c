@@ -408,7 +408,11 @@ ssize_t memfs_copy_range(struct memfs *fs, uint64_t ino_in, uint64_t off_in,
 	if (out != in)
 		take_in_passthrough(fs, out);
 	ssize_t n = 0;
-	if (off_in < in->size) {
+	/* the VFS refuses an immutable target by its inode's flags, which a
+	 * FUSE inode lacks: an fd opened before chattr +i (fstests generic/553) */
+	if (out->flags & MEMFS_FL_IMMUTABLE)
+		n = -EPERM;
+	else if (off_in < in->size) {
 		if (len > in->size - off_in)
 			len = (size_t)(in->size - off_in);
 		n = ensure_data(fs, out);

@@ -43,9 +43,11 @@
 #define FS_IOC_GETFLAGS _IOR('f', 1, long)
 #define FS_IOC_SETFLAGS _IOW('f', 2, long)
 #define FS_APPEND_FL 0x00000020
+#ifndef FS_IMMUTABLE_FL
+#define FS_IMMUTABLE_FL 0x00000010
+#endif
 #endif
 
-/* musl 1.2.3 has no statx(): the kernel's structure and the raw call */
 /* musl 1.2.3 has no statx(): the kernel's structure and the raw call */
 struct statx_ts {
 	int64_t tv_sec;

@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/ioctl.h>
 #include <sys/vfs.h>
 
 /* ------------------------------------------------------------------ */
@@ -149,6 +150,16 @@ SCENARIO(copy_range)
 	dir = open(P(o, "."), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	WANT(-EISDIR, copy_file_range(dir, NULL, out, NULL, 100, 0));
 	close(dir);
+	/* a target made immutable after its open (fstests generic/553) */
+	{
+		int fl = FS_IMMUTABLE_FL;
+
+		WANT(0, ioctl(out, FS_IOC_SETFLAGS, &fl));
+		a = 0;
+		WANT(-EPERM, copy_file_range(in, &a, out, NULL, 100, 0));
+		fl = 0;
+		WANT(0, ioctl(out, FS_IOC_SETFLAGS, &fl));
+	}
 	data_note(o, "in", in, 0, MiB);
 	data_note(o, "out", out, 0, MiB);
 	close(in);
