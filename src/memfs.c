@@ -274,6 +274,7 @@ void memfs_free(struct memfs *fs)
 	for (uint32_t c = 0; c < MAX_CHUNKS && fs->chunks[c]; c++)
 		free(fs->chunks[c]);
 	free(fs->free_inos);
+	free(fs->stream_end);
 	store_fini(&fs->store);
 	free(fs);
 }
@@ -300,6 +301,11 @@ void memfs_disconnect(struct memfs *fs)
 		i->nlookup = n == MEMFS_ROOT; /* the next kernel's root reference */
 		put_locked(fs, i);
 	}
+	/* the connection's directory streams went with it */
+	lock(&fs->streams_lock);
+	if (fs->nstreams)
+		memset(fs->stream_end, 0, fs->nstreams * sizeof(*fs->stream_end));
+	unlock(&fs->streams_lock);
 }
 
 void memfs_statfs(struct memfs *fs, struct memfs_statfs *out)

@@ -132,7 +132,13 @@ ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 int memfs_fsync(struct memfs *fs, uint64_t ino);
 
 int memfs_opendir(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino);
-int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
+/* A directory stream (opendir to releasedir) lists no entry made after its
+ * first read (or a read from offset 0: rewinddir), as tmpfs: a reader that
+ * renames what it reads comes to an end (fstests generic/736).  0 when
+ * none could be had: its reads then have no end. */
+uint64_t memfs_dir_stream(struct memfs *fs);
+void memfs_dir_stream_end(struct memfs *fs, uint64_t stream);
+int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t stream, uint64_t off,
 		  memfs_fill_fn *fill, void *ctx, bool plus);
 /* Extended attributes; a size of 0 asks for the size needed. */
 int memfs_setxattr(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,

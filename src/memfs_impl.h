@@ -93,7 +93,13 @@ struct memfs {
 	 * (files in the private tmpfs can be opened again by name). */
 	uint64_t nfds, fd_budget, evict_cursor; /* atomics */
 	unsigned atime; /* atomic: MEMFS_ATIME_* of the mount served now */
+	/* Directory streams (namei.c): where each ends, by handle - 1; 0 a
+	 * free slot, STREAM_UNSET until its first read */
+	lock_t streams_lock; /* innermost */
+	uint64_t *stream_end;
+	uint32_t nstreams;
 };
+#define STREAM_UNSET UINT64_MAX
 
 static inline struct stamp stamp_of(struct timespec ts)
 {

@@ -582,7 +582,54 @@ int memfs_opendir(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino)
 	return err;
 }
 
-int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
+uint64_t memfs_dir_stream(struct memfs *fs)
+{
+	lock(&fs->streams_lock);
+	uint32_t s = 0;
+	while (s < fs->nstreams && fs->stream_end[s])
+		s++;
+	if (s == fs->nstreams) {
+		uint32_t n = fs->nstreams ? fs->nstreams * 2 : 16;
+		uint64_t *p = n > fs->nstreams ? realloc(fs->stream_end, n * sizeof(*p)) : NULL;
+		if (!p) {
+			unlock(&fs->streams_lock);
+			return 0;
+		}
+		memset(p + fs->nstreams, 0, (n - fs->nstreams) * sizeof(*p));
+		fs->stream_end = p;
+		fs->nstreams = n;
+	}
+	fs->stream_end[s] = STREAM_UNSET;
+	unlock(&fs->streams_lock);
+	return (uint64_t)s + 1;
+}
+
+void memfs_dir_stream_end(struct memfs *fs, uint64_t stream)
+{
+	lock(&fs->streams_lock);
+	if (stream && stream <= fs->nstreams)
+		fs->stream_end[stream - 1] = 0;
+	unlock(&fs->streams_lock);
+}
+
+/* Where a read of stream stops: the directory's next cookie as of the
+ * stream's first read, or of a read from the start (the handle comes from
+ * the kernel: one that names no stream has no end). */
+static uint64_t stream_end(struct memfs *fs, uint64_t stream, uint64_t off, uint64_t next)
+{
+	uint64_t end = UINT64_MAX;
+	lock(&fs->streams_lock);
+	if (stream && stream <= fs->nstreams && fs->stream_end[stream - 1]) {
+		uint64_t *e = &fs->stream_end[stream - 1];
+		if (*e == STREAM_UNSET || off == 0)
+			*e = next;
+		end = *e;
+	}
+	unlock(&fs->streams_lock);
+	return end;
+}
+
+int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t stream, uint64_t off,
 		  memfs_fill_fn *fill, void *ctx, bool plus)
 {
 	int err;
@@ -590,6 +637,7 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 	if (!d)
 		return err;
 	lock(&d->lock);
+	uint64_t end = stream_end(fs, stream, off, d->u.dir->next_cookie);
 	if (off < 1 && !fill(ctx, ".", 1, S_IFDIR, d->ino, 1, NULL))
 		goto out;
 	if (off < 2) {
@@ -603,6 +651,8 @@ int memfs_readdir(struct memfs *fs, uint64_t ino, uint64_t off,
 		struct dentry *de = dir->slots[s].d;
 		if (!de)
 			continue;
+		if (de->cookie >= end)
+			break;
 		struct inode *i = de->inode;
 		if (!plus) {
 			if (!fill(ctx, de->name, de->namelen, i->mode, i->ino, de->cookie + 1, NULL))

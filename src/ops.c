@@ -323,8 +323,14 @@ static void op_opendir(struct req *r)
 	int err = memfs_opendir(r->w->s->fs, &r->cr, r->h->nodeid);
 	if (err)
 		return reply_err(r, err);
-	struct fuse_open_out out = { 0 };
+	struct fuse_open_out out = { .fh = memfs_dir_stream(r->w->s->fs) };
 	reply(r, 0, &out, sizeof(out));
+}
+
+static void op_releasedir(struct req *r)
+{
+	memfs_dir_stream_end(r->w->s->fs, ARG(struct fuse_release_in)->fh);
+	reply_err(r, 0);
 }
 
 static void readdir_common(struct req *r, bool plus)
@@ -332,7 +338,7 @@ static void readdir_common(struct req *r, bool plus)
 	const struct fuse_read_in *in = ARG(struct fuse_read_in);
 	struct dirbuf db = { .buf = r->w->out, .s = r->w->s,
 			     .size = in->size < r->w->s->out_size ? in->size : r->w->s->out_size };
-	int err = memfs_readdir(r->w->s->fs, r->h->nodeid, in->offset,
+	int err = memfs_readdir(r->w->s->fs, r->h->nodeid, in->fh, in->offset,
 				plus ? fill_direntplus : fill_dirent, &db, plus);
 	if (err)
 		return reply_err(r, err);
@@ -714,7 +720,7 @@ static const struct op ops[FUSE_OPCODE_MAX] = {
 	[FUSE_FLUSH] = OP(op_flush, sizeof(struct fuse_flush_in)),
 	[FUSE_OPENDIR] = OP(op_opendir, sizeof(struct fuse_open_in)),
 	[FUSE_READDIR] = OP(op_readdir, sizeof(struct fuse_read_in)),
-	[FUSE_RELEASEDIR] = OP(op_ok, sizeof(struct fuse_release_in)),
+	[FUSE_RELEASEDIR] = OP(op_releasedir, sizeof(struct fuse_release_in)),
 	[FUSE_FSYNCDIR] = OP(op_ok, sizeof(struct fuse_fsync_in)),
 	[FUSE_ACCESS] = OP(op_access, sizeof(struct fuse_access_in)),
 	[FUSE_CREATE] = OP(op_create, sizeof(struct fuse_create_in) + 1),

@@ -626,7 +626,7 @@ static void check_end(void)
 	wk.dirs[wk.ndirs++] = MEMFS_ROOT;
 	for (unsigned d = 0; d < wk.ndirs; d++) {
 		/* one entry per call: no buffer to outgrow */
-		if (memfs_readdir(fz.s.fs, wk.dirs[d], 0, count_entry, &wk, false))
+		if (memfs_readdir(fz.s.fs, wk.dirs[d], 0, 0, count_entry, &wk, false))
 			fail("readdir of directory %llu", (unsigned long long)wk.dirs[d]);
 	}
 	/* nr_inodes counts the root and every name (tmpfs counts links) */
