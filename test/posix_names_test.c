@@ -128,7 +128,8 @@ SCENARIO(hard_links)
  * File handles (name_to_handle_at, open_by_handle_at) of nodes of every
  * type, while the kernel still has the inode and after it forgot it (the
  * dentry and inode caches dropped: the kernel looks the number up as ".");
- * a handle of a removed file is stale.  fstests generic/426, 467, 477.
+ * a handle of a removed file is stale once the kernel has forgotten it.
+ * fstests generic/426, 467, 477.
  */
 static void by_handle(struct obs *o, int mfd, struct file_handle *h, const char *what)
 {
@@ -159,7 +160,9 @@ SCENARIO(file_handles)
 				     &mnt, 0));
 	}
 	WANT(0, unlink(P(o, "gone")));
-	for (int i = 0; i < 4; i++)
+	/* (not "gone" yet: while the kernel still has its inode, whether it
+	 * opens it is the kernel's; Linux 6.1's FUSE does, 6.18's does not) */
+	for (int i = 0; i < 3; i++)
 		by_handle(o, mfd, &fh[i].h, names[i]);
 	drop_caches(2);
 	for (int i = 0; i < 4; i++)
