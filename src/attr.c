@@ -23,6 +23,7 @@ void fill_attr(const struct inode *i, struct memfs_attr *a)
 	a->uid = i->uid;
 	a->gid = i->gid;
 	a->rdev = S_ISCHR(i->mode) || S_ISBLK(i->mode) ? i->u.rdev : 0;
+	a->changing = S_ISREG(i->mode) && i->u.data && i->u.data->backing_writers;
 }
 
 /* relatime: touch atime only when it is older than mtime/ctime or a day. */

@@ -204,6 +204,7 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 		}
 		if (fd >= 0 && d->backing_id) {
 			d->backing_refs++;
+			d->backing_writers += (flags & O_ACCMODE) != O_RDONLY;
 			*backing_id = d->backing_id;
 		}
 	}
@@ -215,7 +216,7 @@ int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino, int 
 	return err;
 }
 
-int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
+int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough, bool writer)
 {
 	struct inode *i = get(fs, ino);
 	if (!i)
@@ -225,6 +226,8 @@ int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough)
 	if (passthrough && backing_refs(i)) {
 		struct data *d = i->u.data;
 		refresh_data(fs, i);
+		if (writer && d->backing_writers)
+			d->backing_writers--;
 		if (--d->backing_refs == 0) {
 			close_id = d->backing_id;
 			d->backing_id = 0;
@@ -247,6 +250,7 @@ void forget_opens(struct memfs *fs, struct inode *i)
 	if (backing_refs(i)) {
 		refresh_data(fs, i); /* what passthrough wrote */
 		i->u.data->backing_refs = 0;
+		i->u.data->backing_writers = 0;
 		i->u.data->backing_id = 0;
 	}
 	i->nopen = 0;

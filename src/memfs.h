@@ -52,6 +52,9 @@ struct memfs_attr {
 	uint64_t ino, generation, size, blocks;
 	struct timespec atime, mtime, ctime, btime;
 	uint32_t mode, nlink, uid, gid, rdev;
+	/* open for writing with passthrough: mmap may change data and times
+	 * with no word to us or the kernel's FUSE inode; not to be cached */
+	bool changing;
 };
 
 enum {
@@ -124,7 +127,7 @@ typedef int memfs_backing_fn(void *ctx, int data_fd);
 int memfs_open(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,
 	       int flags, memfs_backing_fn *backing, void *ctx, int *backing_id);
 /* Returns a backing id that is no longer used and must be closed, or 0. */
-int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough);
+int memfs_release(struct memfs *fs, uint64_t ino, bool passthrough, bool writer);
 ssize_t memfs_read(struct memfs *fs, uint64_t ino, void *buf, size_t size,
 		   uint64_t off);
 ssize_t memfs_write(struct memfs *fs, const struct memfs_cred *cr, uint64_t ino,

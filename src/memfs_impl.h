@@ -39,6 +39,7 @@ struct data {
 	int32_t fd; /* the file in the store; -1 while closed to save fds */
 	int32_t backing_id; /* registered for passthrough while backing_refs */
 	uint32_t backing_refs;
+	uint32_t backing_writers; /* of backing_refs: opened for writing */
 	uint64_t allocated; /* bytes charged to size= */
 	struct timespec mtime, atime; /* the store file's, when last seen */
 };

@@ -14,9 +14,9 @@
 #include "req.h"
 #include "session.h"
 
-static void release_open(struct worker *w, uint64_t ino, bool passthrough)
+static void release_open(struct worker *w, uint64_t ino, bool passthrough, bool writer)
 {
-	int id = memfs_release(w->s->fs, ino, passthrough);
+	int id = memfs_release(w->s->fs, ino, passthrough, writer);
 	if (!id)
 		return;
 	int err = dev_backing_close(w->fd, id);
@@ -24,6 +24,18 @@ static void release_open(struct worker *w, uint64_t ino, bool passthrough)
 		msg("FUSE_DEV_IOC_BACKING_CLOSE %d: %s", id, strerror(-err));
 	else
 		__atomic_add_fetch(&w->s->backing_closed, 1, __ATOMIC_RELAXED);
+}
+
+/* Tells the kernel that an inode's attributes changed without its doing:
+ * the source of a copy got a new atime, chattr a new ctime. */
+static void notify_attr_changed(struct worker *w, uint64_t nodeid)
+{
+	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
+	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
+	int err = dev_notify(w->fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+	if (err && err != -ENOENT)
+		debug("FUSE_NOTIFY_INVAL_INODE %llu: %s", (unsigned long long)nodeid,
+		      strerror(-err));
 }
 
 /* A NUL-terminated name at arg + off, wholly inside the request. */
@@ -159,8 +171,9 @@ static void op_rmdir(struct req *r)
 	reply_err(r, name ? memfs_rmdir(r->w->s->fs, &r->cr, r->h->nodeid, name) : -EINVAL);
 }
 
-/* fh says how a file was opened, for RELEASE. */
+/* fh says how a file was opened, for RELEASE: passthrough, for writing. */
 #define FH_PASSTHROUGH 1
+#define FH_WRITER 2
 
 static int open_backing(void *ctx, int data_fd)
 {
@@ -174,10 +187,10 @@ static int open_backing(void *ctx, int data_fd)
 	return id;
 }
 
-static void fill_open(int backing_id, struct fuse_open_out *out)
+static void fill_open(int backing_id, uint32_t flags, struct fuse_open_out *out)
 {
 	if (backing_id) {
-		out->fh = FH_PASSTHROUGH;
+		out->fh = FH_PASSTHROUGH | ((flags & O_ACCMODE) != O_RDONLY ? FH_WRITER : 0);
 		out->open_flags = FOPEN_PASSTHROUGH;
 		out->backing_id = backing_id;
 	} else {
@@ -208,10 +221,15 @@ static void op_open(struct req *r)
 		struct memfs_attr a;
 		memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a);
 	}
+	bool writer = backing_id && (in->flags & O_ACCMODE) != O_RDONLY;
+	/* what the kernel holds may be cached on: from now on mmap writes
+	 * pass us by (the attributes of a writer's file are not cached) */
+	if (writer)
+		notify_attr_changed(r->w, r->h->nodeid);
 	struct fuse_open_out out = { 0 };
-	fill_open(backing_id, &out);
+	fill_open(backing_id, in->flags, &out);
 	if (reply(r, 0, &out, sizeof(out)) < 0) /* no RELEASE will come */
-		release_open(r->w, r->h->nodeid, backing_id != 0);
+		release_open(r->w, r->h->nodeid, backing_id != 0, writer);
 }
 
 /* CREATE and TMPFILE: open what was just made and answer with both. */
@@ -234,10 +252,12 @@ static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t fl
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
 	} out = { 0 };
-	to_entry(r->w->s, a, &out.e);
-	fill_open(backing_id, &out.o);
+	struct memfs_attr now = *a;
+	now.changing = backing_id && writes; /* mmap writes pass us by */
+	to_entry(r->w->s, &now, &out.e);
+	fill_open(backing_id, flags, &out.o);
 	if (reply(r, 0, &out, sizeof(out)) < 0) {
-		release_open(r->w, a->ino, backing_id != 0);
+		release_open(r->w, a->ino, backing_id != 0, now.changing);
 		memfs_forget(r->w->s->fs, a->ino, 1);
 	}
 }
@@ -297,7 +317,7 @@ static void op_statfs(struct req *r)
 static void op_release(struct req *r)
 {
 	const struct fuse_release_in *in = ARG(struct fuse_release_in);
-	release_open(r->w, r->h->nodeid, in->fh == FH_PASSTHROUGH);
+	release_open(r->w, r->h->nodeid, in->fh & FH_PASSTHROUGH, in->fh & FH_WRITER);
 	reply_err(r, 0);
 }
 
@@ -507,17 +527,6 @@ static void op_lseek(struct req *r)
 	reply(r, 0, &out, sizeof(out));
 }
 
-/* Tells the kernel that an inode's attributes changed without its doing:
- * the source of a copy got a new atime, chattr a new ctime. */
-static void notify_attr_changed(struct worker *w, uint64_t nodeid)
-{
-	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
-	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
-	int err = dev_notify(w->fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
-	if (err && err != -ENOENT)
-		debug("FUSE_NOTIFY_INVAL_INODE %llu: %s", (unsigned long long)nodeid,
-		      strerror(-err));
-}
 
 static void copy_range(struct req *r, bool wide)
 {
@@ -661,8 +670,8 @@ static void op_statx(struct req *r)
 		return reply_err(r, err);
 	const struct session *s = r->w->s;
 	struct fuse_statx_out out = {
-		.attr_valid = sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = nsec(s->cfg.attr_timeout_ns),
+		.attr_valid = a.changing ? 0 : sec(s->cfg.attr_timeout_ns),
+		.attr_valid_nsec = a.changing ? 0 : nsec(s->cfg.attr_timeout_ns),
 		.stat = {
 			.mask = 0xfff, /* STATX_BASIC_STATS | STATX_BTIME */
 			.blksize = 4096, .nlink = a.nlink, .uid = a.uid, .gid = a.gid,

@@ -723,6 +723,49 @@ TEST_F(pt, attr_coherence)
 /* ------------------------------------------------------------------ */
 /* mmap                                                                */
 
+/*
+ * A shared mapping's write by a process that then exits (fstests
+ * generic/215, xfs_io mmap + mwrite): the next stat shows new times.  With
+ * passthrough nothing tells the daemon or the kernel's FUSE inode of such
+ * writes, so a file open for writing with passthrough keeps no cached
+ * attributes, and its open drops those cached before it.
+ */
+TEST_F(pt, mmap_write_then_exit_moves_times)
+{
+	const struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct stat before, after;
+	int status;
+	pid_t kid;
+
+	static const char zeros[4096];
+	int fd = open(self->file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4096, pwrite_all(fd, zeros, 4096, 0));
+	close(fd);
+	ASSERT_EQ(0, utimensat(AT_FDCWD, self->file, old, 0));
+	ASSERT_EQ(0, stat(self->file, &before)); /* the kernel caches this */
+	kid = fork();
+	ASSERT_LE(0, kid);
+	if (kid == 0) {
+		char *m;
+
+		fd = open(self->file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		m = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+						     MAP_SHARED, fd, 0);
+
+		if (m == MAP_FAILED)
+			_exit(1);
+		memset(m, 'x', 4096);
+		_exit(0); /* no munmap, no close: as xfs_io */
+	}
+	ASSERT_EQ(kid, waitpid(kid, &status, 0));
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(0, stat(self->file, &after));
+	EXPECT_LT(before.st_mtim.tv_sec, after.st_mtim.tv_sec) TH_LOG("mtime not moved");
+	EXPECT_LT(before.st_ctim.tv_sec, after.st_ctim.tv_sec + 1) TH_LOG("ctime went back");
+}
+
 TEST_F(pt, mmap_shared_private)
 {
 	const size_t size = MiB, part = 64 * KiB;
