@@ -252,12 +252,15 @@ static void reply_created(struct req *r, const struct memfs_attr *a, uint32_t fl
 		struct fuse_entry_out e;
 		struct fuse_open_out o;
 	} out = { 0 };
-	struct memfs_attr now = *a;
-	now.changing = backing_id && writes; /* mmap writes pass us by */
-	to_entry(r->w->s, &now, &out.e);
+	/* The entry's attributes may be cached as usual: to make them
+	 * uncached (the creator may write through mmap at once) would cost
+	 * every create a GETATTR, for default_permissions's check of the
+	 * open that follows (scripts/bench: one per create).  Later replies
+	 * while the writer has it open are not cached. */
+	to_entry(r->w->s, a, &out.e);
 	fill_open(backing_id, flags, &out.o);
 	if (reply(r, 0, &out, sizeof(out)) < 0) {
-		release_open(r->w, a->ino, backing_id != 0, now.changing);
+		release_open(r->w, a->ino, backing_id != 0, backing_id && writes);
 		memfs_forget(r->w->s->fs, a->ino, 1);
 	}
 }
