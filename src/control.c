@@ -463,10 +463,8 @@ static int c_remount(struct cmd_ctx *x)
 	if (remount_apply(x->c->s->fs, x->c->s->cfg.volume, x->w[1].s, err, sizeof(err)) < 0)
 		return fail(x, "%s", err);
 	/* the kernel's copy of the root's mode and owner is old now: a
-	 * tightened mode= must hold at once (off -1: the attributes only) */
-	struct fuse_notify_inval_inode_out o = { .ino = FUSE_ROOT_ID, .off = -1 };
-	struct iovec iov[2] = { { 0 }, { &o, sizeof(o) } };
-	dev_notify(x->c->s->fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+	 * tightened mode= must hold at once */
+	dev_notify_attrs(x->c->s->fd, FUSE_ROOT_ID);
 	return 0;
 }
 

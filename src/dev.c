@@ -135,6 +135,13 @@ int dev_notify(int fd, int code, struct iovec *iov, int iovcnt)
 	return dev_send(fd, 0, code, iov, iovcnt);
 }
 
+int dev_notify_attrs(int fd, uint64_t nodeid)
+{
+	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
+	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
+	return dev_notify(fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+}
+
 int dev_backing_open(int fd, int backing_fd)
 {
 	struct fuse_backing_map map = { .fd = backing_fd };

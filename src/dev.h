@@ -27,6 +27,9 @@ int dev_send(int fd, uint64_t unique, int error, struct iovec *iov, int iovcnt);
 int dev_write(int fd, const struct iovec *iov, int iovcnt);
 /* iov[0] is reserved for the header, as for dev_send. */
 int dev_notify(int fd, int code, struct iovec *iov, int iovcnt);
+/* FUSE_NOTIFY_INVAL_INODE of the attributes only (offset -1): takes no
+ * inode lock in the kernel, so it may be sent while a request is served. */
+int dev_notify_attrs(int fd, uint64_t nodeid);
 int dev_backing_open(int fd, int backing_fd);
 int dev_backing_close(int fd, int backing_id);
 

@@ -308,18 +308,20 @@ static int remount(struct cli *c)
 	opts_defaults(&o);
 	o.mount_flags = 0;
 	memcpy(copy, c->opts, sizeof(copy));
-	char mnt[PATH_MAX];
-	if (!realpath(c->mountpoint, mnt))
-		fail(1, "%s: %s", c->mountpoint, strerror(errno));
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		char err[256];
 		if (!remount_known(t))
 			fail(EXIT_USAGE, "'%s' cannot change on remount (only size=, nr_inodes=, "
 			     "mode=, uid=, gid= and mount flags)", t);
 		/* fstab's volume=NAME again: the mount must be that volume's */
-		if (!strncmp(t, "volume=", 7) && (!c->source || strcmp(t + 7, c->source)) &&
-		    !volume_serves(t + 7, mnt))
-			fail(1, "'%s' on remount: %s is not volume %s's mount", t, mnt, t + 7);
+		if (!strncmp(t, "volume=", 7) && (!c->source || strcmp(t + 7, c->source))) {
+			char mnt[PATH_MAX];
+			if (!realpath(c->mountpoint, mnt))
+				fail(1, "%s: %s", c->mountpoint, strerror(errno));
+			if (!volume_serves(t + 7, mnt))
+				fail(1, "'%s' on remount: %s is not volume %s's mount", t, mnt,
+				     t + 7);
+		}
 		if (opts_is_generic(t) && opts_parse(&o, t, err, sizeof(err)) < 0)
 			fail(EXIT_USAGE, "%s", err);
 	}

@@ -30,9 +30,7 @@ static void release_open(struct worker *w, uint64_t ino, bool passthrough, bool 
  * the source of a copy got a new atime, chattr a new ctime. */
 static void notify_attr_changed(struct worker *w, uint64_t nodeid)
 {
-	struct fuse_notify_inval_inode_out out = { .ino = nodeid, .off = -1 };
-	struct iovec iov[2] = { { 0 }, { &out, sizeof(out) } };
-	int err = dev_notify(w->fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+	int err = dev_notify_attrs(w->fd, nodeid);
 	if (err && err != -ENOENT)
 		debug("FUSE_NOTIFY_INVAL_INODE %llu: %s", (unsigned long long)nodeid,
 		      strerror(-err));
@@ -673,8 +671,8 @@ static void op_statx(struct req *r)
 		return reply_err(r, err);
 	const struct session *s = r->w->s;
 	struct fuse_statx_out out = {
-		.attr_valid = a.changing ? 0 : sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = a.changing ? 0 : nsec(s->cfg.attr_timeout_ns),
+		.attr_valid = sec(attr_timeout(s, &a)),
+		.attr_valid_nsec = nsec(attr_timeout(s, &a)),
 		.stat = {
 			.mask = 0xfff, /* STATX_BASIC_STATS | STATX_BTIME */
 			.blksize = 4096, .nlink = a.nlink, .uid = a.uid, .gid = a.gid,

@@ -47,22 +47,30 @@ bool remount_has_live(const char *list)
 	return false;
 }
 
+/* The live options of list, parsed into o; given[] says which came. */
+static int parse_live(const char *list, struct options *o, bool given[5], char *err,
+		      size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL;
+	int res = copy ? 0 : -ENOMEM;
+	opts_defaults(o);
+	for (char *t = res ? NULL : strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int i = find(live, 5, t, strcspn(t, "="));
+		if (i < 0)
+			continue;
+		if ((res = opts_parse(o, t, err, errlen)) < 0)
+			break;
+		given[i] = true;
+	}
+	free(copy);
+	return res;
+}
+
 int remount_needs_daemon(const char *mnt, const char *list, char *err, size_t errlen)
 {
 	struct options o;
 	bool given[5] = { false };
-	char *copy = strdup(list), *save = NULL;
-	int res = copy ? 0 : -ENOMEM;
-	opts_defaults(&o);
-	for (char *t = res ? NULL : strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		size_t len = strcspn(t, "=");
-		int i = find(live, 5, t, len);
-		if (i >= 0 && (res = opts_parse(&o, t, err, errlen)) < 0)
-			break;
-		if (i >= 0)
-			given[i] = true;
-	}
-	free(copy);
+	int res = parse_live(list, &o, given, err, errlen);
 	if (res < 0)
 		return res;
 	struct statfs sf;
@@ -80,12 +88,11 @@ int remount_needs_daemon(const char *mnt, const char *list, char *err, size_t er
 int remount_apply(struct memfs *fs, const char *volume, const char *list, char *err,
 		  size_t errlen)
 {
-	char *copy = strdup(list), *livelist = calloc(1, strlen(list) + 1), *save = NULL;
-	bool given[5] = { false };
-	int res = copy && livelist ? 0 : -ENOMEM;
+	char *copy = strdup(list), *save = NULL;
+	int res = copy ? 0 : -ENOMEM;
+	/* what may not come: other options, another volume */
 	for (char *t = res ? NULL : strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		size_t len = strcspn(t, "=");
-		int i = find(live, 5, t, len);
 		if (is_volume(t, len)) {
 			if (!volume || (t[len] && strcmp(t + len + 1, volume))) {
 				sfmt(err, errlen, "'%s' on remount: %s%s%s", t,
@@ -94,12 +101,8 @@ int remount_apply(struct memfs *fs, const char *volume, const char *list, char *
 				res = -EINVAL;
 				break;
 			}
-		} else if (i >= 0) {
-			given[i] = true;
-			if (*livelist)
-				strcat(livelist, ",");
-			strcat(livelist, t);
-		} else if (find(kernels, sizeof(kernels) / sizeof(kernels[0]), t, len) < 0 &&
+		} else if (find(live, 5, t, len) < 0 &&
+			   find(kernels, sizeof(kernels) / sizeof(kernels[0]), t, len) < 0 &&
 			   !opts_is_generic(t)) {
 			sfmt(err, errlen, "'%s' cannot change on remount (only size=, nr_inodes=, "
 				 "mode=, uid=, gid= and mount flags)", t);
@@ -107,9 +110,10 @@ int remount_apply(struct memfs *fs, const char *volume, const char *list, char *
 			break;
 		}
 	}
+	free(copy);
 	struct options o;
-	opts_defaults(&o);
-	if (!res && (res = opts_parse(&o, livelist, err, errlen)) == 0) {
+	bool given[5] = { false };
+	if (!res && (res = parse_live(list, &o, given, err, errlen)) == 0) {
 		res = memfs_set_limits(fs, given[0] ? &o.size : NULL, given[1] ? &o.nr_inodes : NULL);
 		if (res == -EBUSY)
 			sfmt(err, errlen, "size= or nr_inodes= below what is in use: %s",
@@ -129,7 +133,5 @@ int remount_apply(struct memfs *fs, const char *volume, const char *list, char *
 		if (res)
 			sfmt(err, errlen, "the root's mode/uid/gid: %s", strerror(-res));
 	}
-	free(copy);
-	free(livelist);
 	return res;
 }

@@ -62,8 +62,8 @@ void to_entry(const struct session *s, const struct memfs_attr *a,
 		.nodeid = a->ino, .generation = a->generation,
 		.entry_valid = sec(s->cfg.entry_timeout_ns),
 		.entry_valid_nsec = nsec(s->cfg.entry_timeout_ns),
-		.attr_valid = a->changing ? 0 : sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = a->changing ? 0 : nsec(s->cfg.attr_timeout_ns),
+		.attr_valid = sec(attr_timeout(s, a)),
+		.attr_valid_nsec = nsec(attr_timeout(s, a)),
 	};
 	to_fuse_attr(a, &e->attr);
 }
@@ -84,8 +84,8 @@ void reply_attr(struct req *r, int err, const struct memfs_attr *a)
 		return reply_err(r, err);
 	const struct session *s = r->w->s;
 	struct fuse_attr_out out = {
-		.attr_valid = a->changing ? 0 : sec(s->cfg.attr_timeout_ns),
-		.attr_valid_nsec = a->changing ? 0 : nsec(s->cfg.attr_timeout_ns),
+		.attr_valid = sec(attr_timeout(s, a)),
+		.attr_valid_nsec = nsec(attr_timeout(s, a)),
 	};
 	to_fuse_attr(a, &out.attr);
 	reply(r, 0, &out, sizeof(out));

@@ -21,6 +21,13 @@ struct req {
 static inline uint64_t sec(uint64_t ns) { return ns / 1000000000u; }
 static inline uint32_t nsec(uint64_t ns) { return (uint32_t)(ns % 1000000000u); }
 
+/* How long the kernel may keep a's attributes: none while mmap writes
+ * may change them unseen (memfs_attr.changing). */
+static inline uint64_t attr_timeout(const struct session *s, const struct memfs_attr *a)
+{
+	return a->changing ? 0 : s->cfg.attr_timeout_ns;
+}
+
 struct dirbuf {
 	char *buf;
 	size_t len, size;
