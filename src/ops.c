@@ -216,8 +216,14 @@ static void op_open(struct req *r)
 		return reply_err(r, err);
 	if (in->open_flags & FUSE_OPEN_KILL_SUIDGID) {
 		struct memfs_setattr sa = { .valid = MEMFS_KILL_SUIDGID };
-		struct memfs_attr a;
-		memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a);
+		struct memfs_attr before, a;
+		if (!memfs_getattr(r->w->s->fs, r->h->nodeid, &before) &&
+		    !memfs_setattr(r->w->s->fs, &r->cr, r->h->nodeid, &sa, &a) &&
+		    a.mode != before.mode)
+			/* the kernel takes only size and times anew after an
+			 * O_TRUNC open: a set-id bit it still shows would make
+			 * an exec set-id until the attributes run out */
+			notify_attr_changed(r->w, r->h->nodeid);
 	}
 	bool writer = backing_id && (in->flags & O_ACCMODE) != O_RDONLY;
 	/* what the kernel holds may be cached on: from now on mmap writes

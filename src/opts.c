@@ -12,12 +12,14 @@
 #include "opts.h"
 #include "scan.h"
 
-/* Names change only through ramfuse, and ramfuse makes every name through
- * the kernel, which then replaces its negative entry (populate= fills the
- * tree before the mount; whatever adds names behind the kernel's back
- * must send it NOTIFY_INVAL_ENTRY).  So, as on tmpfs, a miss may be
- * remembered: for a day. */
-#define NEGATIVE_TIMEOUT_NS (86400ull * 1000000000ull)
+/* Names and attributes change only through ramfuse, and ramfuse changes
+ * them only for the kernel's requests, after which the kernel drops what it
+ * cached (populate= fills the tree before the mount; whatever changes the
+ * tree behind the kernel's back must notify it, as remount's mode= does).
+ * So, as on tmpfs, a name, a miss and attributes may be remembered: for a
+ * day.  The exceptions are the kernel's own: a passthrough writer's file
+ * keeps no cached attributes (attr_timeout() in req.h). */
+#define CACHE_TIMEOUT_NS (86400ull * 1000000000ull)
 
 static uint64_t ram_bytes(void)
 {
@@ -46,9 +48,9 @@ void opts_defaults(struct options *o)
 		.session = {
 			.threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus,
 			.clone_fd = true,
-			.entry_timeout_ns = 1000000000,
-			.attr_timeout_ns = 1000000000,
-			.negative_timeout_ns = NEGATIVE_TIMEOUT_NS,
+			.entry_timeout_ns = CACHE_TIMEOUT_NS,
+			.attr_timeout_ns = CACHE_TIMEOUT_NS,
+			.negative_timeout_ns = CACHE_TIMEOUT_NS,
 			.passthrough = PASSTHROUGH_AUTO,
 			.uring = URING_AUTO,
 			.uring_depth = URING_DEPTH_DEFAULT,

@@ -3,7 +3,8 @@
  * Security and data safety: no user may exceed their rights or the limits,
  * nothing held is lost.  Each case runs on a tmpfs first, then on ramfuse
  * (with and without default_permissions), and both must answer the same:
- *   - chown(f, -1, -1) by a non-owner cannot drop another's set-id bits;
+ *   - chown(f, -1, -1) by a non-owner cannot drop another's set-id bits,
+ *     an O_TRUNC open by a non-owner drops them, for exec too;
  *   - an unlinked file held only by an O_PATH descriptor keeps its data,
  *     and an O_TMPFILE linked back by AT_EMPTY_PATH counts in nr_inodes;
  *   - xattrs are charged to the inode space, as tmpfs charges them;
@@ -109,6 +110,9 @@ FIXTURE_VARIANT_ADD(sec, default_permissions) { .opts = "allow_other" };
 FIXTURE_VARIANT_ADD(sec, nodefault_permissions) {
 	.opts = "allow_other,nodefault_permissions"
 };
+FIXTURE_VARIANT_ADD(sec, default_permissions_passthrough_off) {
+	.opts = "allow_other,passthrough=off"
+};
 FIXTURE_VARIANT_ADD(sec, passthrough_off) {
 	.opts = "allow_other,nodefault_permissions,passthrough=off"
 };
@@ -179,6 +183,62 @@ TEST_F(sec, chown_noop_keeps_others_setid_bits)
 			ASSERT_EQ(0, stat(f, &st));
 			EXPECT_EQ(0, st.st_mode & 04000) TH_LOG("%s: mode %o", fsname[k], st.st_mode);
 		}
+	}
+}
+
+static int do_trunc_open(const char *root, void *arg)
+{
+	int fd = open(P(root, arg), O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* The mode the kernel holds, as exec would find it: access(X_OK) first
+ * takes in what the kernel knows to be stale, DONT_SYNC then asks nobody. */
+static mode_t mode_for_exec(const char *path)
+{
+	struct { /* statx's buffer, to stx_mode, then room for the rest */
+		uint32_t mask, blksize;
+		uint64_t attributes;
+		uint32_t nlink, uid, gid;
+		uint16_t mode;
+		char rest[226];
+	} sx;
+
+	if (access(path, X_OK) ||
+	    syscall(SYS_statx, AT_FDCWD, path, 0x4000 /* AT_STATX_DONT_SYNC */,
+		    0x2 /* STATX_MODE */, &sx))
+		return (mode_t)-1;
+	return sx.mode & 07777;
+}
+
+/* Finding 3: an O_TRUNC open by one without CAP_FSETID drops the set-id
+ * bits (the daemon does it for FUSE: FUSE_OPEN_KILL_SUIDGID), and exec
+ * must see that at once: the kernel takes only size and times anew after
+ * the open, so a cached mode kept them, for as long as attributes are
+ * cached. */
+TEST_F(sec, truncating_open_drops_setid_for_exec)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *f = P(self->roots[k], "f");
+		struct stat st;
+
+		unlink(f);
+		int fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(1, write(fd, "x", 1)); /* a program */
+		ASSERT_EQ(0, close(fd));
+		ASSERT_EQ(0, chmod(f, 06777));
+		ASSERT_EQ(0, stat(f, &st)); /* cached now */
+		ASSERT_EQ(06777, st.st_mode & 07777);
+		EXPECT_EQ(0, as(1002, 1002, 0, do_trunc_open, self->roots[k], "f"))
+			TH_LOG("%s", fsname[k]);
+		EXPECT_EQ(0777, mode_for_exec(f)) TH_LOG("%s", fsname[k]);
+		ASSERT_EQ(0, stat(f, &st));
+		EXPECT_EQ(0777, st.st_mode & 07777) TH_LOG("%s", fsname[k]);
 	}
 }
 
