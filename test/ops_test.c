@@ -392,9 +392,53 @@ TEST_F(cmp, script_ramfuse_uncached)
 	fs_script(_metadata, self->rf.mnt, "ramfuse uncached");
 }
 
+/* A name and its attributes are used for a day by default (entry_timeout=,
+ * attr_timeout=): only the kernel's requests change them, and it drops
+ * what it cached after each.  A stat 1.2 s later asks nothing; with both at
+ * 1 s it asks again. */
+static void names_cached(struct __test_metadata *_metadata, struct ramfuse *rf,
+			 bool want_asked)
+{
+	static const char *const asking[] = { "op.LOOKUP", "op.GETATTR", NULL };
+	const char *label = "cached names";
+	char p[300];
+	struct stat st;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/present", rf->mnt);
+	fd = open(p, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	XOK(stat(p, &st));
+	ASSERT_EQ(0, stats_refresh(rf));
+	long long first = stats_sum(rf, asking);
+	usleep(1200000);
+	XOK(stat(p, &st));
+	XOK(stat(p, &st));
+	ASSERT_EQ(0, stats_refresh(rf));
+	long long asked = stats_sum(rf, asking) - first;
+	if (want_asked)
+		EXPECT_LE(1, asked) TH_LOG("LOOKUP/GETATTR for two stats after 1.2 s");
+	else
+		EXPECT_EQ(0, asked) TH_LOG("LOOKUP/GETATTR for two stats after 1.2 s");
+}
+
+TEST_F(cmp, names_and_attrs_cached)
+{
+	caches_keep(); /* a drop_caches beside us would forget them */
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, NULL)) TH_LOG("%s", self->rf.err);
+	names_cached(_metadata, &self->rf, false);
+}
+
+TEST_F(cmp, names_and_attrs_timeout_one_second)
+{
+	ASSERT_EQ(0, mount_ramfuse(&self->rf, "entry_timeout=1,attr_timeout=1"))
+		TH_LOG("%s", self->rf.err);
+	names_cached(_metadata, &self->rf, true);
+}
+
 /* A LOOKUP miss is remembered by the kernel (negative_timeout=, a day by
- * default, longer than entry_timeout's second): later stats of a missing
- * name do not ask the daemon;
+ * default, as names): later stats of a missing name do not ask the daemon;
  * creating the name through the kernel replaces the negative entry.  With
  * negative_timeout=0 every miss asks. */
 static void lookup_misses(struct __test_metadata *_metadata, struct ramfuse *rf,
@@ -409,7 +453,7 @@ static void lookup_misses(struct __test_metadata *_metadata, struct ramfuse *rf,
 	XERR(stat(p, &st), ENOENT);
 	ASSERT_EQ(0, stats_refresh(rf));
 	long long first = stats_get(rf, "op.LOOKUP");
-	usleep(1200000); /* past entry_timeout: a miss outlives a name */
+	usleep(1200000); /* past the one second a FUSE server often gives */
 	XERR(stat(p, &st), ENOENT);
 	XERR(stat(p, &st), ENOENT);
 	ASSERT_EQ(0, stats_refresh(rf));
