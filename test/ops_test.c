@@ -417,10 +417,11 @@ static void names_cached(struct __test_metadata *_metadata, struct ramfuse *rf,
 	XOK(stat(p, &st));
 	ASSERT_EQ(0, stats_refresh(rf));
 	long long asked = stats_sum(rf, asking) - first;
-	if (want_asked)
+	if (want_asked) {
 		EXPECT_LE(1, asked) TH_LOG("LOOKUP/GETATTR for two stats after 1.2 s");
-	else
+	} else {
 		EXPECT_EQ(0, asked) TH_LOG("LOOKUP/GETATTR for two stats after 1.2 s");
+	}
 }
 
 TEST_F(cmp, names_and_attrs_cached)
